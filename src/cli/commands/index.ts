@@ -1,0 +1,6 @@
+/** The list of `lilnet` subcommands. Add one import and one call per command file. */
+import type { Command } from 'commander';
+
+export function registerCommands(program: Command): void {
+  void program;
+}

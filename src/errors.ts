@@ -1,0 +1,49 @@
+/**
+ * The catalogue of lilnet's coded errors. Every error a user can meet carries a stable code from this table,
+ * a message that names the offending value, and a hint that says what to do next.
+ *
+ * Add new codes here, grouped by area, with a one-line description of when they are raised.
+ */
+export const ERROR_CODES = {
+  // General
+  INVALID_ARGUMENT: 'a command-line option or function argument has an invalid value',
+  FILE_NOT_FOUND: 'a path given by the user does not exist',
+  FILE_UNREADABLE: 'a file exists but cannot be read (permissions, I/O error)',
+  UNSUPPORTED_FORMAT: 'a file is of a format lilnet does not read',
+  INTERNAL: 'an invariant inside lilnet was broken; this is a bug',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface LilnetErrorOptions {
+  /** What the user should do to fix the problem. */
+  hint?: string;
+  /** The file the error concerns, when there is one. */
+  file?: string;
+  cause?: unknown;
+}
+
+/** An error with a stable code from {@link ERROR_CODES}, a message naming the value, and a hint. */
+export class LilnetError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly file: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: LilnetErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'LilnetError';
+    this.code = code;
+    this.hint = options.hint;
+    this.file = options.file;
+  }
+
+  /** Formats the error as one or two lines for a terminal: `[CODE] message` and the hint. */
+  toDisplayString(): string {
+    const head = `[${this.code}] ${this.message}`;
+    return this.hint ? `${head}\n  hint: ${this.hint}` : head;
+  }
+}
+
+export function isLilnetError(value: unknown): value is LilnetError {
+  return value instanceof LilnetError;
+}
