@@ -11,6 +11,15 @@ export const ERROR_CODES = {
   FILE_UNREADABLE: 'a file exists but cannot be read (permissions, I/O error)',
   UNSUPPORTED_FORMAT: 'a file is of a format lilnet does not read',
   INTERNAL: 'an invariant inside lilnet was broken; this is a bug',
+  // Server (src/server)
+  UNAUTHENTICATED: 'an API request carries no valid session cookie',
+  FORBIDDEN: 'the signed-in user lacks the role an API request needs',
+  CSRF_REJECTED: 'a state-changing request lacks the session CSRF token or comes from another origin',
+  LOGIN_FAILED: 'a user name and password pair did not match an account',
+  NOT_FOUND: 'an API request names a case, series, job, report or file that does not exist',
+  CONFLICT: 'an API request conflicts with the current state (a running job, an existing user)',
+  UPLOAD_TOO_LARGE: 'an upload exceeds the file size, total size or file count limit of the server',
+  UPLOAD_INVALID: 'an uploaded file is not DICOM, NIfTI, PNG, JPEG or a zip of them, or a zip entry is unsafe',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
