@@ -11,6 +11,14 @@ export const ERROR_CODES = {
   FILE_UNREADABLE: 'a file exists but cannot be read (permissions, I/O error)',
   UNSUPPORTED_FORMAT: 'a file is of a format lilnet does not read',
   INTERNAL: 'an invariant inside lilnet was broken; this is a bug',
+
+  // Model interoperability: PyTorch checkpoint import, ONNX export and inference
+  CHECKPOINT_LEGACY_FORMAT: 'a checkpoint is not in the zip format of torch.save (legacy pre-1.6 file, gzip, other)',
+  CHECKPOINT_CORRUPT: 'a checkpoint archive is truncated or damaged, or lacks an entry it refers to',
+  CHECKPOINT_UNSUPPORTED_CONTENT: 'a checkpoint pickles something other than a state dict with plain metadata',
+  CHECKPOINT_MISMATCH: 'a checkpoint state dict has missing, unexpected or mis-shaped keys for the model',
+  ONNX_EXPORT_FAILED: 'a model could not be recorded or written as an ONNX graph',
+  ONNX_INFERENCE_FAILED: 'ONNX Runtime could not load or run a model',
   // Server (src/server)
   UNAUTHENTICATED: 'an API request carries no valid session cookie',
   FORBIDDEN: 'the signed-in user lacks the role an API request needs',
@@ -20,6 +28,12 @@ export const ERROR_CODES = {
   CONFLICT: 'an API request conflicts with the current state (a running job, an existing user)',
   UPLOAD_TOO_LARGE: 'an upload exceeds the file size, total size or file count limit of the server',
   UPLOAD_INVALID: 'an uploaded file is not DICOM, NIfTI, PNG, JPEG or a zip of them, or a zip entry is unsafe',
+  // Lesion detection (src/detect)
+  DETECTION_LABEL_INVALID: 'a YOLO label or prediction file has a malformed line',
+  DETECTIONS_FILE_INVALID: 'a detections JSON document does not have the layout `lilnet detect --json` writes',
+  DETECTOR_MODEL_NOT_FOUND: 'no detector model was given and none is bundled at models/detector.onnx',
+  DETECTOR_MODEL_INVALID: 'a detector model does not take one image or does not output [batch, 4 + classes, anchors]',
+  DETECTION_DATASET_INVALID: 'a YOLO dataset root lacks images/ and labels/ or holds no labelled image',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
