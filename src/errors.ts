@@ -34,6 +34,15 @@ export const ERROR_CODES = {
   DETECTOR_MODEL_NOT_FOUND: 'no detector model was given and none is bundled at models/detector.onnx',
   DETECTOR_MODEL_INVALID: 'a detector model does not take one image or does not output [batch, 4 + classes, anchors]',
   DETECTION_DATASET_INVALID: 'a YOLO dataset root lacks images/ and labels/ or holds no labelled image',
+  // Imaging input (src/imaging)
+  DICOM_INVALID: 'a file is not DICOM, or its data set is truncated or malformed',
+  DICOM_NOT_IMAGE: 'a DICOM file holds no pixel data (an RT plan, structured report, presentation state)',
+  DICOM_PIXEL_DECODE_FAILED: 'the pixel data of a DICOM file could not be decoded (unsupported or damaged)',
+  NIFTI_INVALID: 'a NIfTI file has an invalid header, a data type lilnet does not read, or too few voxel bytes',
+  IMAGE_INVALID: 'a slice image (PNG, JPEG, BMP) cannot be decoded or does not match the other slices',
+  SERIES_INCONSISTENT: 'the slices of one series differ in size, orientation or spacing so they form no volume',
+  CASE_EMPTY: 'a path holds no file lilnet can read as CT (DICOM, NIfTI or slice images)',
+  PHASE_MAPPING_INVALID: 'a user phase mapping names an unknown phase or a series that does not exist',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
