@@ -28,6 +28,11 @@ export const ERROR_CODES = {
   CONFLICT: 'an API request conflicts with the current state (a running job, an existing user)',
   UPLOAD_TOO_LARGE: 'an upload exceeds the file size, total size or file count limit of the server',
   UPLOAD_INVALID: 'an uploaded file is not DICOM, NIfTI, PNG, JPEG or a zip of them, or a zip entry is unsafe',
+  // Evaluation (src/eval)
+  EVAL_CSV_MALFORMED: 'a CSV table is empty, has a bad header, an unclosed quote or a row of the wrong width',
+  EVAL_COLUMNS_INVALID: 'a predictions or reader CSV lacks a required column or does not match the task',
+  EVAL_VALUE_INVALID: 'a predictions or reader CSV cell is not a number, not a class, or contradicts another row',
+  EVAL_INPUTS_MISMATCHED: 'two inputs compared or joined do not cover the same patients with the same labels',
   // Lesion detection (src/detect)
   DETECTION_LABEL_INVALID: 'a YOLO label or prediction file has a malformed line',
   DETECTIONS_FILE_INVALID: 'a detections JSON document does not have the layout `lilnet detect --json` writes',
