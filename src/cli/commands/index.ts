@@ -1,6 +1,8 @@
 /** The list of `lilnet` subcommands. Add one import and one call per command file. */
 import type { Command } from 'commander';
+import { registerEvalDetectionCommand } from './eval-detection.ts';
 
 export function registerCommands(program: Command): void {
   void program;
+  registerEvalDetectionCommand(program);
 }
