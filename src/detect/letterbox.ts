@@ -31,8 +31,8 @@ export function computeLetterbox(sliceWidth: number, sliceHeight: number, inputS
   const scale = Math.min(inputSize / sliceWidth, inputSize / sliceHeight);
   const scaledWidth = Math.round(sliceWidth * scale);
   const scaledHeight = Math.round(sliceHeight * scale);
-  const padLeft = Math.round((inputSize - scaledWidth) / 2 - 0.1);
-  const padTop = Math.round((inputSize - scaledHeight) / 2 - 0.1);
+  const padLeft = Math.max(0, Math.round((inputSize - scaledWidth) / 2 - 0.1));
+  const padTop = Math.max(0, Math.round((inputSize - scaledHeight) / 2 - 0.1));
   return { inputSize, scale, padLeft, padTop, scaledWidth, scaledHeight, sliceWidth, sliceHeight };
 }
 
