@@ -1,0 +1,266 @@
+/**
+ * Reads one DICOM file into frames of modality values (Hounsfield units for CT) with their geometry. Multi-frame
+ * files give one frame per slice position, with per-frame positions from the functional groups; a DICOM SEG
+ * gives label frames whose values are segment numbers.
+ */
+import { readFile } from 'node:fs/promises';
+import type { DataSet } from 'dicom-parser';
+import { LilnetError } from '../../errors.ts';
+import type { VoxelUnit } from '../volume.ts';
+import {
+  decimals,
+  readImageAttributes,
+  SEGMENTATION_STORAGE_SOP_CLASS_UID,
+  type ImageAttributes,
+} from './attributes.ts';
+import { parseDicomBytes } from './parse.ts';
+import { readStoredFrames } from './pixels.ts';
+
+export type Vector3 = [number, number, number];
+
+export interface DicomFrame {
+  /** ImagePositionPatient of this frame (LPS, mm), when known. */
+  positionMm: Vector3 | undefined;
+  /** `columns * rows` values, row by row: modality values, or segment labels for SEG. */
+  values: Float32Array;
+}
+
+export interface DicomImage {
+  file: string;
+  transferSyntaxUid: string;
+  attributes: ImageAttributes;
+  unit: VoxelUnit;
+  /** ImageOrientationPatient (row then column direction cosines), from the image or the shared functional groups. */
+  orientation: [number, number, number, number, number, number] | undefined;
+  /** [between columns, between rows] in mm (the reverse of DICOM PixelSpacing), when known. */
+  pixelSpacingMm: [number, number] | undefined;
+  frames: DicomFrame[];
+  warnings: string[];
+}
+
+function firstItem(dataSet: DataSet | undefined, tag: string): DataSet | undefined {
+  return dataSet?.elements[tag]?.items?.[0]?.dataSet;
+}
+
+function functionalGroupValues(
+  item: DataSet | undefined,
+  sequenceTag: string,
+  attributeTag: string,
+): number[] | undefined {
+  const nested = firstItem(item, sequenceTag);
+  return nested ? decimals(nested, attributeTag) : undefined;
+}
+
+interface FrameGeometry {
+  orientation: ImageAttributes['imageOrientationPatient'];
+  pixelSpacing: ImageAttributes['pixelSpacing'];
+  positions: (Vector3 | undefined)[];
+  segmentNumbers: (number | undefined)[];
+}
+
+/** Collects orientation, spacing and per-frame positions from the image attributes and the functional groups. */
+function frameGeometry(dataSet: DataSet, attributes: ImageAttributes): FrameGeometry {
+  const shared = firstItem(dataSet, 'x52009229');
+  const perFrameItems = dataSet.elements.x52009230?.items ?? [];
+  const sharedOrientation = functionalGroupValues(shared, 'x00209116', 'x00200037');
+  const sharedSpacing = functionalGroupValues(shared, 'x00289110', 'x00280030');
+  const orientation =
+    attributes.imageOrientationPatient ??
+    (sharedOrientation?.length === 6 ? (sharedOrientation as FrameGeometry['orientation']) : undefined) ??
+    (() => {
+      const first = functionalGroupValues(perFrameItems[0]?.dataSet, 'x00209116', 'x00200037');
+      return first?.length === 6 ? (first as FrameGeometry['orientation']) : undefined;
+    })();
+  const pixelSpacing =
+    attributes.pixelSpacing ??
+    (sharedSpacing?.length === 2 ? (sharedSpacing as [number, number]) : undefined);
+
+  const positions: (Vector3 | undefined)[] = [];
+  const segmentNumbers: (number | undefined)[] = [];
+  for (let frame = 0; frame < attributes.numberOfFrames; frame++) {
+    const item = perFrameItems[frame]?.dataSet;
+    const position = functionalGroupValues(item, 'x00209113', 'x00200032');
+    positions.push(
+      position?.length === 3
+        ? (position as Vector3)
+        : frame === 0
+          ? attributes.imagePositionPatient
+          : undefined,
+    );
+    const segment = firstItem(item, 'x0062000a');
+    segmentNumbers.push(segment ? segment.uint16('x0062000b') : undefined);
+  }
+  return { orientation, pixelSpacing, positions, segmentNumbers };
+}
+
+function unitOf(attributes: ImageAttributes): VoxelUnit {
+  if (attributes.sopClassUid === SEGMENTATION_STORAGE_SOP_CLASS_UID || attributes.modality === 'SEG')
+    return 'label';
+  return attributes.modality === 'CT' ? 'HU' : 'rescaled';
+}
+
+/**
+ * Rescales stored values to modality values. Padding voxels (PixelPaddingValue, or the range it spans with
+ * PixelPaddingRangeLimit) become the lowest modality value of the non-padding voxels, so they read as air in CT
+ * and never as a spurious extreme.
+ */
+function toModalityValues(stored: Int32Array, attributes: ImageAttributes, warnings: string[]): Float32Array {
+  const { rescaleSlope: slope, rescaleIntercept: intercept } = attributes;
+  const values = new Float32Array(stored.length);
+  const padding = attributes.pixelPaddingValue;
+  if (padding === undefined) {
+    for (let i = 0; i < stored.length; i++) values[i] = stored[i] * slope + intercept;
+    return values;
+  }
+  const limit = attributes.pixelPaddingRangeLimit ?? padding;
+  const low = Math.min(padding, limit);
+  const high = Math.max(padding, limit);
+  let padded = 0;
+  let minimum = Infinity;
+  for (let i = 0; i < stored.length; i++) {
+    const value = stored[i];
+    if (value >= low && value <= high) {
+      padded++;
+      continue;
+    }
+    const modality = value * slope + intercept;
+    values[i] = modality;
+    if (modality < minimum) minimum = modality;
+  }
+  if (padded > 0) {
+    const fill = Number.isFinite(minimum) ? minimum : intercept;
+    for (let i = 0; i < stored.length; i++) {
+      const value = stored[i];
+      if (value >= low && value <= high) values[i] = fill;
+    }
+    warnings.push(
+      `${padded} padding voxel(s) (PixelPaddingValue ${padding}) were set to ${fill}, the lowest image value`,
+    );
+  }
+  return values;
+}
+
+/** Converts RGB samples to luminance (ITU-R BT.601 weights), for the rare colour image in a CT folder. */
+function rgbToGrey(values: Float32Array, pixelCount: number, planar: boolean): Float32Array {
+  const grey = new Float32Array(pixelCount);
+  for (let i = 0; i < pixelCount; i++) {
+    const r = planar ? values[i] : values[i * 3];
+    const g = planar ? values[pixelCount + i] : values[i * 3 + 1];
+    const b = planar ? values[2 * pixelCount + i] : values[i * 3 + 2];
+    grey[i] = 0.299 * r + 0.587 * g + 0.114 * b;
+  }
+  return grey;
+}
+
+/** Parses DICOM bytes already in memory; see {@link readDicomFile}. */
+export async function readDicomBytes(bytes: Uint8Array, file: string): Promise<DicomImage> {
+  const parsed = parseDicomBytes(bytes, file);
+  const { dataSet, transferSyntaxUid } = parsed;
+  const warnings = [...parsed.warnings];
+  const attributes = readImageAttributes(dataSet);
+
+  if (!dataSet.elements.x7fe00010) {
+    const kind = attributes.modality ? `a ${attributes.modality} object` : 'not an image';
+    throw new LilnetError('DICOM_NOT_IMAGE', `DICOM file ${file} is ${kind} with no pixel data`, {
+      file,
+      hint: 'lilnet reads CT images; remove RT plans, structured reports and other non-image objects or ignore this message',
+    });
+  }
+  if (attributes.rows === 0 || attributes.columns === 0) {
+    throw new LilnetError('DICOM_INVALID', `DICOM image ${file} has no Rows or Columns`, {
+      file,
+      hint: 'the image header is damaged or truncated: export the series again',
+    });
+  }
+
+  const stored = await readStoredFrames(dataSet, attributes, transferSyntaxUid, file);
+  warnings.push(...stored.warnings);
+  const unit = unitOf(attributes);
+  const geometry = frameGeometry(dataSet, attributes);
+  const pixelCount = attributes.columns * attributes.rows;
+  const samplesPerFrame = pixelCount * attributes.samplesPerPixel;
+
+  let all =
+    unit === 'label'
+      ? Float32Array.from(stored.values)
+      : toModalityValues(stored.values, attributes, warnings);
+  if (attributes.samplesPerPixel === 3) {
+    const grey = new Float32Array(pixelCount * stored.frameCount);
+    for (let frame = 0; frame < stored.frameCount; frame++) {
+      const frameValues = all.subarray(frame * samplesPerFrame, (frame + 1) * samplesPerFrame);
+      grey.set(rgbToGrey(frameValues, pixelCount, attributes.planarConfiguration === 1), frame * pixelCount);
+    }
+    all = grey;
+    warnings.push(`colour image (${attributes.photometricInterpretation}) converted to grey luminance`);
+  } else if (attributes.samplesPerPixel !== 1) {
+    throw new LilnetError(
+      'DICOM_INVALID',
+      `DICOM image ${file} has SamplesPerPixel ${attributes.samplesPerPixel}, expected 1 or 3`,
+      {
+        file,
+        hint: 'the image header is damaged: export the series again',
+      },
+    );
+  }
+  if (attributes.photometricInterpretation === 'MONOCHROME1') {
+    warnings.push('MONOCHROME1: low values display white; the modality values are kept as stored');
+  }
+
+  const frames: DicomFrame[] = [];
+  for (let frame = 0; frame < stored.frameCount; frame++) {
+    const values = all.subarray(frame * pixelCount, (frame + 1) * pixelCount);
+    if (unit === 'label') {
+      const segment = geometry.segmentNumbers[frame] ?? 1;
+      if (segment !== 1) for (let i = 0; i < values.length; i++) if (values[i] !== 0) values[i] = segment;
+    }
+    frames.push({ positionMm: geometry.positions[frame], values });
+  }
+
+  return {
+    file,
+    transferSyntaxUid,
+    attributes,
+    unit,
+    orientation: geometry.orientation,
+    pixelSpacingMm: geometry.pixelSpacing ? [geometry.pixelSpacing[1], geometry.pixelSpacing[0]] : undefined,
+    frames: unit === 'label' ? mergeLabelFrames(frames) : frames,
+    warnings,
+  };
+}
+
+/** Merges SEG frames at the same position (one per segment) into one label frame per position. */
+function mergeLabelFrames(frames: DicomFrame[]): DicomFrame[] {
+  const byPosition = new Map<string, DicomFrame>();
+  const merged: DicomFrame[] = [];
+  for (const frame of frames) {
+    const key = frame.positionMm
+      ? frame.positionMm.map((value) => value.toFixed(3)).join(',')
+      : `frame-${merged.length}`;
+    const existing = byPosition.get(key);
+    if (!existing) {
+      const copy = { positionMm: frame.positionMm, values: Float32Array.from(frame.values) };
+      byPosition.set(key, copy);
+      merged.push(copy);
+      continue;
+    }
+    for (let i = 0; i < frame.values.length; i++)
+      if (frame.values[i] !== 0) existing.values[i] = frame.values[i];
+  }
+  return merged;
+}
+
+/** Reads one DICOM file; throws LilnetError (DICOM_INVALID, DICOM_NOT_IMAGE, ...) naming the file. */
+export async function readDicomFile(file: string): Promise<DicomImage> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE';
+    throw new LilnetError(code, `cannot read ${file}: ${(error as Error).message}`, {
+      file,
+      hint: 'check the path and its permissions',
+      cause: error,
+    });
+  }
+  return readDicomBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
+}
