@@ -4,7 +4,6 @@
  * from the first element (explicit or implicit VR little endian).
  */
 import { inflateRawSync } from 'node:zlib';
-import { inflateRawSync } from 'node:zlib';
 import dicomParser, { type DataSet } from 'dicom-parser';
 import { LilnetError } from '../../errors.ts';
 
