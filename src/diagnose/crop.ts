@@ -1,42 +1,45 @@
 /**
  * Lesion crops for the classifiers. The LiLNet authors did not publish how their crops were cut, so lilnet uses
- * one documented rule, for diagnosis and for training data alike:
+ * one documented rule, the same as `lilnet synth` uses for its training crops (src/data/synth/generate.ts):
  *
- * - the crop is a square centred on the detector box, of side `max(box width, box height) * (1 + 2 * margin)`
- *   with `margin = 0.25`, so the lesion fills about two thirds of the crop and the surrounding parenchyma, against
- *   which enhancement is judged, stays visible;
- * - the side is at least 32 pixels, so that tiny lesions are not enlarged from a handful of pixels;
- * - parts of the square outside the slice are filled with grey level 0 (black, like air after windowing);
- * - HU slices are windowed before cropping (see {@link CROP_WINDOW}); display-ready grey images are used as they are.
+ * - the crop is a square centred on the detector box, of side `ceil(max(box width, box height) * (1 + 2 *
+ *   margin))` with `margin = 0.25`, so the lesion fills about two thirds of the crop and the surrounding
+ *   parenchyma, against which enhancement is judged, stays visible;
+ * - the side is at least 8 pixels and at most the slice's shorter side;
+ * - a square that would cross the slice edge is moved inside the slice rather than padded;
+ * - HU slices are windowed first with {@link CROP_WINDOW}; display-ready grey images are used as they are.
  */
 import type { Box } from '../detect/box.ts';
+import { DEFAULT_CROP_WINDOW } from '../data/window.ts';
 import type { DisplayWindow } from '../imaging/volume.ts';
 
 export const CROP_MARGIN_FRACTION = 0.25;
-export const CROP_MIN_SIDE_PX = 32;
+export const CROP_MIN_SIDE_PX = 8;
 /** Side of the classifier input, as the LiLNet study uses. */
 export const CLASSIFIER_INPUT_SIZE_PX = 224;
-/**
- * Window applied to HU slices before cropping: the abdominal soft-tissue window (centre 40 HU, width 400 HU),
- * the usual reading window for liver lesions on contrast CT.
- */
-export const CROP_WINDOW: DisplayWindow = { centre: 40, width: 400 };
+/** Window applied to HU slices before cropping: centre 50 HU, width 350 HU, as the training crops use. */
+export const CROP_WINDOW: DisplayWindow = DEFAULT_CROP_WINDOW;
 
-/** The square crop region of a box in slice pixels; it may extend past the slice edges. */
-export function cropRegion(box: Box, marginFraction = CROP_MARGIN_FRACTION, minSidePx = CROP_MIN_SIDE_PX): Box {
-  const side = Math.max(minSidePx, Math.max(box.x2 - box.x1, box.y2 - box.y1) * (1 + 2 * marginFraction));
+/** The square crop region of a box in a `width x height` slice, in whole pixels, inside the slice. */
+export function cropRegion(
+  box: Box,
+  width: number,
+  height: number,
+  marginFraction = CROP_MARGIN_FRACTION,
+  minSidePx = CROP_MIN_SIDE_PX,
+): Box {
+  const longer = Math.max(box.x2 - box.x1, box.y2 - box.y1);
+  const side = Math.min(width, height, Math.max(minSidePx, Math.ceil(longer * (1 + 2 * marginFraction))));
   const centreX = (box.x1 + box.x2) / 2;
   const centreY = (box.y1 + box.y2) / 2;
-  // Whole pixels, so that the crop is an exact copy of slice pixels without resampling.
-  const sidePx = Math.round(side);
-  const x1 = Math.round(centreX - sidePx / 2);
-  const y1 = Math.round(centreY - sidePx / 2);
-  return { x1, y1, x2: x1 + sidePx, y2: y1 + sidePx };
+  const x1 = Math.min(width - side, Math.max(0, Math.round(centreX - side / 2)));
+  const y1 = Math.min(height - side, Math.max(0, Math.round(centreY - side / 2)));
+  return { x1, y1, x2: x1 + side, y2: y1 + side };
 }
 
 /**
- * Copies the region out of a grey slice (row-major, `width x height`), filling pixels outside the slice with 0.
- * The region must have whole-pixel corners, as {@link cropRegion} returns.
+ * Copies the region out of a grey slice (row-major, `width x height`). Pixels outside the slice, which
+ * {@link cropRegion} never asks for, read as 0. The region must have whole-pixel corners.
  */
 export function extractRegion(slice: ArrayLike<number>, width: number, height: number, region: Box): Float32Array {
   const regionWidth = region.x2 - region.x1;
