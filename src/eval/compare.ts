@@ -1,0 +1,198 @@
+/**
+ * Paired comparison of two models on the same patients: DeLong's test of each class's one-vs-rest AUC,
+ * McNemar's test of the accuracies, and, when bootstrapping, paired percentile intervals of the macro AUC and
+ * accuracy differences.
+ */
+import { LilnetError } from '../errors.ts';
+import { bootstrapIntervals } from './bootstrap.ts';
+import { delongTest } from './delong.ts';
+import {
+  metricDataFor,
+  recordedPredictionWarnings,
+  type AucScore,
+  type EvaluateOptions,
+  type Interval,
+  type LabelSource,
+  type PerClass,
+} from './evaluate.ts';
+import { mcnemarTest, type McNemarResult } from './mcnemar.ts';
+import { computeMetrics } from './metrics.ts';
+import type { PatientPrediction, PredictionSet } from './predictions.ts';
+import { listSome, type EvalWarning } from './warnings.ts';
+
+export interface ModelSummary {
+  source: string;
+  accuracy: number;
+  auc_macro: number | null;
+  auc_per_class: PerClass<number | null>;
+}
+
+export interface DelongReport {
+  auc_a: number;
+  auc_b: number;
+  difference: number;
+  standard_error: number;
+  z: number | null;
+  p_value: number;
+  ci95: Interval;
+}
+
+export interface PairedDifference {
+  /** Model A minus model B. */
+  estimate: number | null;
+  ci95: Interval | null;
+}
+
+export interface ComparisonReport {
+  task: string;
+  classes: string[];
+  patients: number;
+  auc_score: AucScore;
+  label_source: LabelSource;
+  a: ModelSummary;
+  b: ModelSummary;
+  /** DeLong's test per class (one-vs-rest); null for a class whose AUC is undefined. */
+  delong: PerClass<DelongReport | null>;
+  /** McNemar's test of the paired accuracies, A against B. */
+  mcnemar: McNemarResult;
+  bootstrap?: {
+    resamples: number;
+    seed: number;
+    auc_macro_difference: PairedDifference;
+    accuracy_difference: PairedDifference;
+  };
+  warnings: EvalWarning[];
+}
+
+/** Pairs the patients of two sets; raises when the tasks, classes or labels disagree. */
+function pairPatients(a: PredictionSet, b: PredictionSet): { pairsA: PatientPrediction[]; pairsB: PatientPrediction[]; warnings: EvalWarning[] } {
+  if (a.task.classes.length !== b.task.classes.length || a.task.name !== b.task.name) {
+    throw new LilnetError(
+      'EVAL_INPUTS_MISMATCHED',
+      `${a.source} (${a.task.classes.join('/')}) and ${b.source} (${b.task.classes.join('/')}) are not the same task`,
+      { hint: 'compare two models of the same task, and pass --task when both files have three classes' },
+    );
+  }
+  const byPatientB = new Map(b.patients.map((patient) => [patient.patient, patient]));
+  const pairsA: PatientPrediction[] = [];
+  const pairsB: PatientPrediction[] = [];
+  const onlyA: string[] = [];
+  for (const patient of a.patients) {
+    const other = byPatientB.get(patient.patient);
+    if (other === undefined) {
+      onlyA.push(patient.patient);
+      continue;
+    }
+    if (other.label !== patient.label) {
+      throw new LilnetError(
+        'EVAL_INPUTS_MISMATCHED',
+        `patient ${patient.patient} has label ${a.task.classes[patient.label]} in ${a.source} (line ${patient.line}) ` +
+          `but ${b.task.classes[other.label]} in ${b.source} (line ${other.line})`,
+        { hint: 'both files must carry the same reference diagnosis for every patient' },
+      );
+    }
+    pairsA.push(patient);
+    pairsB.push(other);
+  }
+  const pairedIds = new Set(pairsA.map((patient) => patient.patient));
+  const onlyB = b.patients.filter((patient) => !pairedIds.has(patient.patient)).map((patient) => patient.patient);
+  if (pairsA.length === 0) {
+    throw new LilnetError('EVAL_INPUTS_MISMATCHED', `${a.source} and ${b.source} have no patient in common`, {
+      hint: 'a paired comparison needs both models scored on the same patients, with the same identifiers',
+    });
+  }
+  const warnings: EvalWarning[] = [];
+  if (onlyA.length + onlyB.length > 0) {
+    warnings.push({
+      kind: 'patients-unpaired',
+      message:
+        `The comparison uses the ${pairsA.length} patients present in both files; left out: ` +
+        `${onlyA.length} only in ${a.source}${onlyA.length ? ` (${listSome(onlyA)})` : ''}, ` +
+        `${onlyB.length} only in ${b.source}${onlyB.length ? ` (${listSome(onlyB)})` : ''}.`,
+      patients: [...onlyA, ...onlyB],
+    });
+  }
+  return { pairsA, pairsB, warnings };
+}
+
+function paired(intervals: ReturnType<typeof bootstrapIntervals>, name: string, estimate: number | null): PairedDifference {
+  const interval = intervals.get(name);
+  return { estimate, ci95: interval ? [interval.lower, interval.upper] : null };
+}
+
+/** Compares model A with model B on their common patients. */
+export function comparePredictions(a: PredictionSet, b: PredictionSet, options: EvaluateOptions): ComparisonReport {
+  const { pairsA, pairsB, warnings } = pairPatients(a, b);
+  const dataA = metricDataFor(pairsA, a, options);
+  const dataB = metricDataFor(pairsB, b, options);
+  const metricsA = computeMetrics(dataA);
+  const metricsB = computeMetrics(dataB);
+  const classes = a.task.classes;
+
+  const delong: PerClass<DelongReport | null> = {};
+  classes.forEach((name, k) => {
+    const positives = Array.from(dataA.labels, (label) => label === k);
+    const positiveCount = positives.filter(Boolean).length;
+    if (positiveCount < 2 || positives.length - positiveCount < 2) {
+      delong[name] = null;
+      warnings.push({
+        kind: 'class-absent',
+        message: `DeLong's test for ${name} is not computed (null): it needs at least two patients with and two without that label, and there are ${positiveCount} with it.`,
+      });
+      return;
+    }
+    const result = delongTest(dataA.scoreColumns[k], dataB.scoreColumns[k], positives);
+    delong[name] = {
+      auc_a: result.aucA,
+      auc_b: result.aucB,
+      difference: result.difference,
+      standard_error: result.standardError,
+      z: result.z,
+      p_value: result.pValue,
+      ci95: result.ci95,
+    };
+  });
+
+  const correctness = (data: typeof dataA): boolean[] => Array.from(data.labels, (label, i) => data.predictions[i] === label);
+  const summary = (set: PredictionSet, metrics: typeof metricsA): ModelSummary => ({
+    source: set.source,
+    accuracy: metrics.accuracy,
+    auc_macro: metrics.aucMacro,
+    auc_per_class: Object.fromEntries(classes.map((name, k) => [name, metrics.aucPerClass[k]])),
+  });
+
+  const report: ComparisonReport = {
+    task: a.task.name,
+    classes: [...classes],
+    patients: pairsA.length,
+    auc_score: options.aucScore,
+    label_source: options.labelSource,
+    a: summary(a, metricsA),
+    b: summary(b, metricsB),
+    delong,
+    mcnemar: mcnemarTest(correctness(dataA), correctness(dataB)),
+    warnings: [...a.warnings, ...b.warnings, ...recordedPredictionWarnings(a), ...recordedPredictionWarnings(b), ...warnings],
+  };
+
+  const bootstrap = options.bootstrap;
+  if (bootstrap && bootstrap.resamples > 0) {
+    const intervals = bootstrapIntervals(pairsA.length, bootstrap, (weights) => {
+      const resampledA = computeMetrics(dataA, weights);
+      const resampledB = computeMetrics(dataB, weights);
+      const aucDifference =
+        resampledA.aucMacro === null || resampledB.aucMacro === null ? null : resampledA.aucMacro - resampledB.aucMacro;
+      return new Map([
+        ['auc_macro_difference', aucDifference],
+        ['accuracy_difference', resampledA.accuracy - resampledB.accuracy],
+      ]);
+    });
+    const aucEstimate = metricsA.aucMacro === null || metricsB.aucMacro === null ? null : metricsA.aucMacro - metricsB.aucMacro;
+    report.bootstrap = {
+      resamples: bootstrap.resamples,
+      seed: bootstrap.seed,
+      auc_macro_difference: paired(intervals, 'auc_macro_difference', aucEstimate),
+      accuracy_difference: paired(intervals, 'accuracy_difference', metricsA.accuracy - metricsB.accuracy),
+    };
+  }
+  return report;
+}

@@ -1,0 +1,77 @@
+/**
+ * The classification tasks of the LiLNet study and their class labels. Class indices follow the published
+ * per-patient outputs: benign/malignant 0 = benign, 1 = malignant; benign subtypes 0 = FNH, 1 = HEM, 2 = CYST;
+ * malignant subtypes 0 = HCC, 1 = ICC, 2 = MET.
+ */
+import { LilnetError } from '../errors.ts';
+
+export type TaskName = 'bm' | 'benign' | 'malignant';
+
+export const TASK_NAMES: readonly TaskName[] = ['bm', 'benign', 'malignant'];
+
+export interface TaskDefinition {
+  /** The task name used on the command line, or `generic` when no task was named. */
+  name: TaskName | 'generic';
+  /** Class labels in index order. */
+  classes: string[];
+  /** Extra spellings accepted for each class in label and reader-answer cells (lower case). */
+  aliases: string[][];
+}
+
+const TASKS: Record<TaskName, { classes: string[]; aliases: string[][] }> = {
+  bm: { classes: ['benign', 'malignant'], aliases: [['good'], ['bad']] },
+  benign: { classes: ['FNH', 'HEM', 'CYST'], aliases: [[], ['hemangioma', 'haemangioma'], []] },
+  malignant: { classes: ['HCC', 'ICC', 'MET'], aliases: [[], [], ['metastasis']] },
+};
+
+export function isTaskName(value: string): value is TaskName {
+  return (TASK_NAMES as readonly string[]).includes(value);
+}
+
+/**
+ * Resolves the class labels for `classCount` score columns: the named task's labels, or `class 0` ...
+ * `class K-1` when no task is named (two columns default to benign/malignant).
+ */
+export function resolveTask(task: string | undefined, classCount: number, source: string): TaskDefinition {
+  if (task === undefined) {
+    if (classCount === 2) return { name: 'bm', ...TASKS.bm };
+    const classes = Array.from({ length: classCount }, (_, index) => `class ${index}`);
+    return { name: 'generic', classes, aliases: classes.map(() => []) };
+  }
+  if (!isTaskName(task)) {
+    throw new LilnetError('INVALID_ARGUMENT', `unknown task "${task}"`, {
+      hint: `use one of ${TASK_NAMES.join(', ')}`,
+    });
+  }
+  const definition = TASKS[task];
+  if (definition.classes.length !== classCount) {
+    throw new LilnetError(
+      'EVAL_COLUMNS_INVALID',
+      `${source} has ${classCount} score columns, but task "${task}" has ${definition.classes.length} classes ` +
+        `(${definition.classes.join(', ')})`,
+      { hint: 'pick the task that matches the file, or check the logit_<k> columns', file: source },
+    );
+  }
+  return { name: task, ...definition };
+}
+
+/**
+ * Parses a class cell: a 0-based index, the class label or an alias (case-insensitive). Returns undefined when
+ * the cell names no class of the task.
+ */
+export function parseClassCell(value: string, task: TaskDefinition): number | undefined {
+  const text = value.trim();
+  if (/^[0-9]+$/.test(text)) {
+    const index = Number(text);
+    return index < task.classes.length ? index : undefined;
+  }
+  if (/^[0-9]+\.0+$/.test(text)) {
+    const index = Number(text);
+    return index < task.classes.length ? index : undefined;
+  }
+  const lower = text.toLowerCase();
+  for (let index = 0; index < task.classes.length; index += 1) {
+    if (task.classes[index].toLowerCase() === lower || task.aliases[index].includes(lower)) return index;
+  }
+  return undefined;
+}
