@@ -13,7 +13,8 @@ export type Phase = 'NC' | 'AP' | 'PVP' | 'DP' | 'unknown';
 export const PHASES: readonly Phase[] = ['NC', 'AP', 'PVP', 'DP'];
 
 /** How the phase of a series was decided. */
-export type PhaseSource = 'folder-name' | 'series-description' | 'contrast-and-time' | 'user' | 'file-name' | 'unknown';
+export type PhaseSource =
+  'folder-name' | 'series-description' | 'contrast-and-time' | 'user' | 'file-name' | 'unknown';
 
 /**
  * Unit of the voxel values.
