@@ -1,0 +1,88 @@
+/**
+ * Loading of the four diagnosis models from the resolved model files: ONNX files open directly, PyTorch
+ * checkpoints are converted to ONNX once and cached (model-conversion.ts).
+ */
+import { basename } from 'node:path';
+import { LilnetError } from '../errors.ts';
+import { moduleLogger } from '../log.ts';
+import { convertCheckpointToOnnx } from './model-conversion.ts';
+import { BUNDLED_MODELS_DIR, modelVersion, resolveModelFiles, type ModelFile } from './models-folder.ts';
+import { OnnxClassifier, OnnxDetector, openSession, staticInputSide } from './onnx-models.ts';
+import type { ClassifierRole } from './classify-stage.ts';
+import type { ModelInfo, ReportWarning } from './report-types.ts';
+
+const log = moduleLogger('diagnose.models');
+
+/** Detector input side when neither the model nor the manifest states it: the study's YOLOv8 input. */
+export const DEFAULT_DETECTOR_INPUT_PX = 512;
+
+export interface LoadedModels {
+  detector: OnnxDetector;
+  classifiers: Partial<Record<ClassifierRole, OnnxClassifier>>;
+  infos: ModelInfo[];
+  warnings: ReportWarning[];
+}
+
+async function onnxPathOf(file: ModelFile): Promise<string> {
+  if (file.format === 'onnx') return file.path;
+  return convertCheckpointToOnnx(file.path, file.role as ClassifierRole, file.classes.length);
+}
+
+async function infoOf(file: ModelFile): Promise<ModelInfo> {
+  const info: ModelInfo = {
+    role: file.role,
+    file: basename(file.path),
+    format: file.format,
+    architecture: file.architecture,
+    version: await modelVersion(file.path),
+    classes: file.classes,
+    demo: file.demo,
+  };
+  if (file.trainedOn) info.trainedOn = file.trainedOn;
+  return info;
+}
+
+/** Resolves and opens every model; the user's folder first, the bundled demo models for the slots it leaves empty. */
+export async function loadModels(modelsDir?: string): Promise<LoadedModels> {
+  const files = resolveModelFiles(modelsDir);
+  const where = modelsDir ? `${modelsDir} or the bundled ${BUNDLED_MODELS_DIR}` : `the bundled ${BUNDLED_MODELS_DIR}`;
+  for (const role of ['detector', 'benign-malignant'] as const) {
+    if (!files[role]) {
+      throw new LilnetError('MODELS_NOT_FOUND', `no ${role} model found in ${where}`, {
+        file: modelsDir,
+        hint:
+          role === 'detector'
+            ? 'add detector.onnx (a YOLOv8-convention ONNX detector) to the models folder'
+            : 'add benign-malignant.onnx or the authors\' Time_BM.pth.tar to the models folder',
+      });
+    }
+  }
+
+  const warnings: ReportWarning[] = [];
+  const infos: ModelInfo[] = [];
+  const detectorFile = files.detector!;
+  const detectorSession = await openSession(detectorFile.path);
+  const side = staticInputSide(detectorSession) ?? detectorFile.inputSizePx ?? DEFAULT_DETECTOR_INPUT_PX;
+  const detector = new OnnxDetector(detectorSession, side, basename(detectorFile.path));
+  infos.push(await infoOf(detectorFile));
+
+  const classifiers: Partial<Record<ClassifierRole, OnnxClassifier>> = {};
+  for (const role of ['benign-malignant', 'malignant-subtype', 'benign-subtype'] as const) {
+    const file = files[role];
+    if (!file) {
+      warnings.push({
+        code: 'model-missing',
+        message: `no ${role} model was found, so the ${role === 'malignant-subtype' ? 'HCC/ICC/MET' : 'FNH/HEM/CYST'} probabilities are not reported`,
+      });
+      continue;
+    }
+    const session = await openSession(await onnxPathOf(file));
+    classifiers[role] = new OnnxClassifier(session, file.classes.length, basename(file.path));
+    if (!classifiers[role].hasCam) {
+      warnings.push({ code: 'no-heatmap', message: `the ${role} model ${basename(file.path)} has no "cam" output, so its heatmaps are not drawn` });
+    }
+    infos.push(await infoOf(file));
+  }
+  log.info({ models: infos.map((i) => `${i.role}:${i.file}:${i.version}`) }, 'models loaded');
+  return { detector, classifiers, infos, warnings };
+}
