@@ -41,6 +41,9 @@ export class OnnxOps implements Ops<OnnxValue> {
   readonly initializers: OnnxInitializer[] = [];
   private readonly usedNames = new Set<string>();
   private counter = 0;
+  private readonly recorded = new Map<string, OnnxValue>();
+  private readonly int64Constants = new Map<string, string>();
+  private readonly namedConstants = new Map<string, { data: Float32Array; value: OnnxValue }[]>();
 
   /** @param traceBatchSize batch size that shapes are traced with; 2 keeps the batch distinct from size-1 dims. */
   constructor(readonly traceBatchSize = 2) {}
@@ -59,6 +62,11 @@ export class OnnxOps implements Ops<OnnxValue> {
     shape: readonly number[],
     batchDim: number | null,
   ): OnnxValue {
+    // Common-subexpression elimination: recording the same op on the same inputs again returns the first
+    // result, so a caller can re-run part of a model (to reach an inner feature map) without duplicating it.
+    const key = `${opType}|${inputs.join(',')}|${JSON.stringify(attributes)}`;
+    const existing = this.recorded.get(key);
+    if (existing) return existing;
     const output = this.uniqueName(`${opType}_${this.nodes.length}`);
     this.nodes.push({
       opType,
@@ -67,10 +75,15 @@ export class OnnxOps implements Ops<OnnxValue> {
       outputs: [output],
       attributes,
     });
-    return { name: output, shape, batchDim };
+    const value = { name: output, shape, batchDim };
+    this.recorded.set(key, value);
+    return value;
   }
 
   private int64Constant(values: readonly (number | bigint)[], base: string): string {
+    const key = `${base}|${values.join(',')}`;
+    const existing = this.int64Constants.get(key);
+    if (existing) return existing;
     const name = this.uniqueName(`${base}_${this.initializers.length}`);
     this.initializers.push({
       name,
@@ -122,11 +135,18 @@ export class OnnxOps implements Ops<OnnxValue> {
         `constant ${name ?? ''}: ${data.length} values do not fill shape [${shape.join(', ')}]`,
       );
     }
-    return this.addInitializer(
+    const key = `${name ?? 'constant'}|${shape.join(',')}`;
+    const candidates = this.namedConstants.get(key) ?? [];
+    const same = candidates.find((c) => c.data.every((v, i) => Object.is(v, data[i])));
+    if (same) return same.value;
+    const value = this.addInitializer(
       this.uniqueName(name ?? `constant_${this.initializers.length}`),
       data.slice(),
       shape,
     );
+    candidates.push({ data: data.slice(), value });
+    this.namedConstants.set(key, candidates);
+    return value;
   }
 
   conv2d(x: OnnxValue, weight: OnnxValue, bias: OnnxValue | null, options: Conv2dOptions = {}): OnnxValue {
@@ -216,11 +236,7 @@ export class OnnxOps implements Ops<OnnxValue> {
 
   upsampleNearest2d(x: OnnxValue, scale: number): OnnxValue {
     const [n, c, h, w] = x.shape;
-    const scales = this.addInitializer(
-      this.uniqueName(`resize_scales_${this.initializers.length}`),
-      new Float32Array([1, 1, scale, scale]),
-      [4],
-    );
+    const scales = this.constant(new Float32Array([1, 1, scale, scale]), [4], 'resize_scales');
     // asymmetric + floor is PyTorch's 'nearest' for integer factors.
     return this.node(
       'Resize',
@@ -289,11 +305,7 @@ export class OnnxOps implements Ops<OnnxValue> {
   }
 
   mulScalar(x: OnnxValue, value: number): OnnxValue {
-    const scalar = this.addInitializer(
-      this.uniqueName(`scalar_${this.initializers.length}`),
-      new Float32Array([value]),
-      [],
-    );
+    const scalar = this.constant(new Float32Array([value]), [], 'scalar');
     return this.broadcast('Mul', x, scalar);
   }
 
