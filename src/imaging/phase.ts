@@ -4,8 +4,8 @@
  * 2. the name of the series folder or one of its parents (the authors' `CT/`, `AP/`, `PVP/`, and variants);
  * 3. the DICOM SeriesDescription;
  * 4. a phase token in a slice image's file name (e.g. `p01-ap-01.jpg`);
- * 5. across the case, ContrastBolusAgent and AcquisitionTime: series without an agent are NC, and series with
- *    one are AP, PVP, DP in order of acquisition time.
+ * 5. across the case, ContrastBolusAgent and AcquisitionTime: when some series have an agent, the one series
+ *    without is NC, and two or three series with one are AP, PVP, DP in order of acquisition time.
  */
 import { LilnetError } from '../errors.ts';
 import { PHASES, type Phase, type PhaseSource } from './volume.ts';
@@ -143,16 +143,19 @@ export function identifyPhasesByContrastAndTime(
     .filter(({ entry, index }) => entry.isDicom && result[index].phase === 'unknown');
   if (open.length === 0) return result;
 
-  const withoutAgent = open.filter(({ entry }) => !entry.contrastBolusAgent);
-  if (withoutAgent.length === 1 && !taken.has('NC')) {
-    result[withoutAgent[0].index] = { phase: 'NC', source: 'contrast-and-time' };
-    taken.add('NC');
-  }
+  // Contrast attributes only tell phases apart when the case mixes series with and without an agent, or has
+  // several contrast series to rank by time; one contrast series alone could be any enhanced phase.
   const withAgent = open
     .filter(({ entry }) => entry.contrastBolusAgent && entry.acquisitionTimeS !== undefined)
     .sort((a, b) => a.entry.acquisitionTimeS! - b.entry.acquisitionTimeS!);
+  const withoutAgent = open.filter(({ entry }) => !entry.contrastBolusAgent);
+  const anyAgent = evidence.some((entry) => entry.isDicom && entry.contrastBolusAgent);
+  if (anyAgent && withoutAgent.length === 1 && !taken.has('NC')) {
+    result[withoutAgent[0].index] = { phase: 'NC', source: 'contrast-and-time' };
+    taken.add('NC');
+  }
   const freePhases = (['AP', 'PVP', 'DP'] as const).filter((phase) => !taken.has(phase));
-  if (withAgent.length > 0 && withAgent.length <= freePhases.length) {
+  if (withAgent.length >= 2 && withAgent.length <= freePhases.length) {
     withAgent.forEach(({ index }, rank) => {
       result[index] = { phase: freePhases[rank], source: 'contrast-and-time' };
     });

@@ -3,10 +3,16 @@ import type { Command } from 'commander';
 import { registerCompareCommand } from './compare.ts';
 import { registerEvalCommand } from './eval.ts';
 import { registerEvalDetectionCommand } from './eval-detection.ts';
+import { registerInspectCommand } from './inspect.ts';
+import { registerServeCommand } from './serve.ts';
+import { registerSynthCommand } from './synth.ts';
 
 export function registerCommands(program: Command): void {
   void program;
   registerEvalCommand(program);
   registerCompareCommand(program);
   registerEvalDetectionCommand(program);
+  registerInspectCommand(program);
+  registerServeCommand(program);
+  registerSynthCommand(program);
 }
