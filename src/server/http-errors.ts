@@ -1,0 +1,54 @@
+/** Maps errors to HTTP responses `{ error: { code, message, hint } }` with a fitting status code. */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { isLilnetError, type ErrorCode } from '../errors.ts';
+import { moduleLogger } from '../log.ts';
+
+const log = moduleLogger('server.http');
+
+const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
+  INVALID_ARGUMENT: 400,
+  UPLOAD_INVALID: 400,
+  UNSUPPORTED_FORMAT: 400,
+  UNAUTHENTICATED: 401,
+  LOGIN_FAILED: 401,
+  FORBIDDEN: 403,
+  CSRF_REJECTED: 403,
+  NOT_FOUND: 404,
+  FILE_NOT_FOUND: 404,
+  CONFLICT: 409,
+  UPLOAD_TOO_LARGE: 413,
+};
+
+/** Fastify and plugin error codes that mean the upload was too large, with the message to send. */
+const LIMIT_ERRORS: Record<string, string> = {
+  FST_REQ_FILE_TOO_LARGE: 'an uploaded file exceeds the per-file size limit',
+  FST_FILES_LIMIT: 'the upload has more files than the per-request limit',
+  FST_PARTS_LIMIT: 'the upload has more parts than the per-request limit',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'the request body exceeds the size limit',
+};
+
+export function registerErrorHandler(app: FastifyInstance, limitsHint: string): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (isLilnetError(error)) {
+      const status = STATUS_BY_CODE[error.code] ?? 500;
+      if (status >= 500) log.error({ err: error, url: request.url }, 'request failed');
+      else log.debug({ code: error.code, url: request.url }, 'request rejected');
+      return reply.status(status).send({ error: { code: error.code, message: error.message, hint: error.hint ?? null } });
+    }
+    const limitMessage = error.code ? LIMIT_ERRORS[error.code] : undefined;
+    if (limitMessage) {
+      return reply
+        .status(413)
+        .send({ error: { code: 'UPLOAD_TOO_LARGE', message: limitMessage, hint: limitsHint } });
+    }
+    if (error.validation || (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)) {
+      return reply
+        .status(error.statusCode ?? 400)
+        .send({ error: { code: 'INVALID_ARGUMENT', message: error.message, hint: 'see the API document at /docs/json' } });
+    }
+    log.error({ err: error, url: request.url }, 'request failed');
+    return reply
+      .status(500)
+      .send({ error: { code: 'INTERNAL', message: 'internal server error', hint: 'see the server log' } });
+  });
+}

@@ -1,0 +1,331 @@
+/**
+ * API tests against a real server on loopback: authentication, CSRF, cases, uploads (DICOM, zip, slice images,
+ * oversized and bad files), ingest jobs with the real imaging reader, slices, reports and the audit log.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { zipSync } from 'fflate';
+import { sharedPath } from '../helpers/shared.ts';
+import { ADMIN, ApiClient, filesForm, startTestServer, type TestServer } from './helpers.ts';
+
+const CASE_01 = sharedPath('data', 'real-ct', 'cases', 'case-01');
+const CT_SERIES = sharedPath('fixtures', 'dicom', 'ct-series-5-slices');
+
+async function readFolder(folder: string, limit = Infinity): Promise<[string, Uint8Array][]> {
+  const names = (await readdir(folder)).sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).slice(0, limit);
+  return Promise.all(names.map(async (name) => [name, await readFile(join(folder, name))] as [string, Uint8Array]));
+}
+
+describe('server API', () => {
+  let server: TestServer;
+  let client: ApiClient;
+
+  before(async () => {
+    server = await startTestServer({
+      limits: { maxFileBytes: 200_000, maxFilesPerRequest: 80, maxRequestBytes: 12_000_000, maxZipEntries: 100 },
+    });
+    client = new ApiClient(server.url);
+  });
+  after(async () => server.stop());
+
+  async function newCase(label = 'test case'): Promise<string> {
+    const response = await client.request('POST', '/api/cases', { json: { label } });
+    assert.equal(response.status, 201, JSON.stringify(response.body));
+    return response.body.id;
+  }
+
+  test('health and OpenAPI are public', async () => {
+    const anonymous = new ApiClient(server.url);
+    const health = await anonymous.request('GET', '/api/health');
+    assert.equal(health.status, 200);
+    assert.equal(health.body.schemaVersion, 1);
+    const docs = await anonymous.request('GET', '/docs/json');
+    assert.equal(docs.status, 200);
+    for (const path of ['/api/cases', '/api/cases/{caseId}/uploads', '/api/jobs/{jobId}', '/api/cases/{caseId}/report']) {
+      assert.ok(docs.body.paths[path], `OpenAPI lists ${path}`);
+    }
+  });
+
+  test('unauthenticated requests are rejected', async () => {
+    const anonymous = new ApiClient(server.url);
+    for (const [method, path] of [
+      ['GET', '/api/cases'],
+      ['POST', '/api/cases'],
+      ['GET', '/api/auth/session'],
+      ['GET', '/api/jobs/00000000-0000-4000-8000-000000000000'],
+    ]) {
+      const response = await anonymous.request(method, path, method === 'POST' ? { json: { label: 'x' } } : {});
+      assert.equal(response.status, 401, `${method} ${path}`);
+      assert.equal(response.body.error.code, 'UNAUTHENTICATED');
+    }
+    const forged = new ApiClient(server.url);
+    forged.cookie = 'lilnet_session=not-a-session';
+    assert.equal((await forged.request('GET', '/api/cases')).status, 401);
+  });
+
+  test('login sets a strict httpOnly cookie', async () => {
+    const wrong = await new ApiClient(server.url).login(ADMIN.name, 'wrong password!');
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.body.error.code, 'LOGIN_FAILED');
+    const unknown = await new ApiClient(server.url).login('nobody', 'whatever123');
+    assert.equal(unknown.status, 401);
+
+    const response = await client.login();
+    assert.equal(response.status, 200);
+    const cookie = response.headers.get('set-cookie') ?? '';
+    assert.match(cookie, /lilnet_session=/);
+    assert.match(cookie, /HttpOnly/i);
+    assert.match(cookie, /SameSite=Strict/i);
+    assert.match(cookie, /Path=\//);
+    assert.equal(typeof response.body.csrfToken, 'string');
+    const session = await client.request('GET', '/api/auth/session');
+    assert.equal(session.body.user.name, ADMIN.name);
+    assert.equal(session.body.csrfToken, client.csrfToken);
+  });
+
+  test('state-changing requests need the CSRF token', async () => {
+    const missing = await client.request('POST', '/api/cases', { json: { label: 'x' }, csrf: false });
+    assert.equal(missing.status, 403);
+    assert.equal(missing.body.error.code, 'CSRF_REJECTED');
+    const wrong = await client.request('POST', '/api/cases', {
+      json: { label: 'x' },
+      csrf: false,
+      headers: { 'x-csrf-token': 'A'.repeat(43) },
+    });
+    assert.equal(wrong.status, 403);
+  });
+
+  test('cross-site requests are rejected', async () => {
+    const crossOrigin = await client.request('POST', '/api/cases', {
+      json: { label: 'x' },
+      headers: { origin: 'http://evil.example' },
+    });
+    assert.equal(crossOrigin.status, 403);
+    assert.match(crossOrigin.body.error.message, /evil\.example/);
+    const crossSite = await client.request('POST', '/api/cases', {
+      json: { label: 'x' },
+      headers: { 'sec-fetch-site': 'cross-site' },
+    });
+    assert.equal(crossSite.status, 403);
+    const loginCsrf = await new ApiClient(server.url).request('POST', '/api/auth/login', {
+      json: ADMIN,
+      headers: { origin: 'http://evil.example' },
+    });
+    assert.equal(loginCsrf.status, 403);
+    const sameOrigin = await client.request('POST', '/api/cases', {
+      json: { label: 'same origin' },
+      headers: { origin: server.url, 'sec-fetch-site': 'same-origin' },
+    });
+    assert.equal(sameOrigin.status, 201);
+  });
+
+  test('case create, list, read and delete', async () => {
+    const invalid = await client.request('POST', '/api/cases', { json: { label: '' } });
+    assert.equal(invalid.status, 400);
+    const caseId = await newCase('liver follow-up A');
+    const list = await client.request('GET', '/api/cases');
+    assert.ok(list.body.cases.some((c: { id: string }) => c.id === caseId));
+    const read = await client.request('GET', `/api/cases/${caseId}`);
+    assert.equal(read.status, 200);
+    assert.equal(read.body.label, 'liver follow-up A');
+    assert.deepEqual(read.body.series, []);
+    const removed = await client.request('DELETE', `/api/cases/${caseId}`);
+    assert.equal(removed.status, 204);
+    assert.equal((await client.request('GET', `/api/cases/${caseId}`)).status, 404);
+    assert.equal(existsSync(join(server.dataDir, 'cases', caseId)), false);
+    const missing = await client.request('DELETE', `/api/cases/${caseId}`);
+    assert.equal(missing.status, 404);
+    assert.equal((await client.request('GET', '/api/cases/not-a-uuid')).status, 400);
+  });
+
+  test('bad file is rejected, nothing stored', async () => {
+    const caseId = await newCase();
+    const [first] = await readFolder(CASE_01, 1);
+    const response = await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, {
+      form: filesForm([first, ['notes.txt', Buffer.from('patient notes, not an image')]]),
+    });
+    assert.equal(response.status, 400);
+    assert.equal(response.body.error.code, 'UPLOAD_INVALID');
+    assert.match(response.body.error.message, /notes\.txt/);
+    const detail = await client.request('GET', `/api/cases/${caseId}`);
+    assert.deepEqual(detail.body.uploads, []);
+    assert.deepEqual(await readdir(join(server.dataDir, 'cases', caseId, 'files')), []);
+    assert.deepEqual(await readdir(join(server.dataDir, 'staging')), []);
+    const badPhase = await client.request('POST', `/api/cases/${caseId}/uploads?phase=XX`, { form: filesForm([first]) });
+    assert.equal(badPhase.status, 400);
+    const notMultipart = await client.request('POST', `/api/cases/${caseId}/uploads`, { json: { files: [] } });
+    assert.equal(notMultipart.status, 400);
+  });
+
+  test('oversized uploads get 413', async () => {
+    const caseId = await newCase();
+    const big = Buffer.alloc(300_000);
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(big);
+    const tooLarge = await client.request('POST', `/api/cases/${caseId}/uploads`, { form: filesForm([['big.png', big]]) });
+    assert.equal(tooLarge.status, 413);
+    assert.equal(tooLarge.body.error.code, 'UPLOAD_TOO_LARGE');
+    assert.match(tooLarge.body.error.message, /big\.png/);
+    assert.match(tooLarge.body.error.message, /200000 bytes/);
+
+    const [first] = await readFolder(CASE_01, 1);
+    const many = Array.from({ length: 81 }, (_, i) => [`${i}.jpg`, first[1]] as [string, Uint8Array]);
+    const tooMany = await client.request('POST', `/api/cases/${caseId}/uploads`, { form: filesForm(many) });
+    assert.equal(tooMany.status, 413);
+    assert.match(tooMany.body.error.message, /more files/);
+
+    const bomb = zipSync({ 'a.png': new Uint8Array(250_000) });
+    const zipTooLarge = await client.request('POST', `/api/cases/${caseId}/uploads`, { form: filesForm([['bomb.zip', bomb]]) });
+    assert.equal(zipTooLarge.status, 413);
+    const detail = await client.request('GET', `/api/cases/${caseId}`);
+    assert.deepEqual(detail.body.uploads, []);
+  });
+
+  test('zip entries cannot escape the folder', async () => {
+    const caseId = await newCase();
+    const [first] = await readFolder(CASE_01, 1);
+    for (const entry of ['../escape.jpg', 'a/../../escape.jpg', '/abs/escape.jpg', 'C:/escape.jpg', '..\\escape.jpg']) {
+      const zip = zipSync({ [entry]: first[1] });
+      const response = await client.request('POST', `/api/cases/${caseId}/uploads`, { form: filesForm([['case.zip', zip]]) });
+      assert.equal(response.status, 400, entry);
+      assert.equal(response.body.error.code, 'UPLOAD_INVALID', entry);
+    }
+    assert.equal(existsSync(join(server.dataDir, 'escape.jpg')), false);
+    assert.equal(existsSync(join(server.dataDir, 'cases', 'escape.jpg')), false);
+    const badName = await client.request('POST', `/api/cases/${caseId}/uploads`, { form: filesForm([['../x.jpg', first[1]]]) });
+    // The multipart parser keeps only the base name, so this one arrives as x.jpg and is accepted.
+    assert.equal(badName.status, 201);
+  });
+
+  test('DICOM zip ingests in Hounsfield units', async () => {
+    const caseId = await newCase('dicom');
+    const files = await readFolder(CT_SERIES);
+    const zip = zipSync({ 'study/series': {}, ...Object.fromEntries(files.map(([n, b]) => [`study/series/${n}`, b])), '__MACOSX/._x': new Uint8Array(4) });
+    const upload = await client.request('POST', `/api/cases/${caseId}/uploads?phase=AP`, { form: filesForm([['ct.zip', zip]]) });
+    assert.equal(upload.status, 201, JSON.stringify(upload.body));
+    assert.equal(upload.body.fileCount, 5);
+    assert.deepEqual(upload.body.kinds, { dicom: 5 });
+
+    const start = await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'ingest' } });
+    assert.equal(start.status, 202);
+    const job = await client.waitForJob(start.body.id);
+    assert.equal(job.status, 'succeeded', job.error);
+
+    const series = (await client.request('GET', `/api/cases/${caseId}/series`)).body.series;
+    assert.equal(series.length, 1);
+    assert.equal(series[0].unit, 'HU');
+    assert.equal(series[0].voxelType, 'int16');
+    assert.equal(series[0].phase, 'AP');
+    assert.equal(series[0].phaseSource, 'user');
+    assert.deepEqual(series[0].geometry.dimensions, [16, 16, 5]);
+    const slice = await client.request('GET', `/api/cases/${caseId}/series/${series[0].id}/slices/0`);
+    assert.equal(slice.status, 200);
+    assert.equal(slice.headers.get('x-voxel-type'), 'int16');
+    assert.equal(slice.bytes.length, 16 * 16 * 2);
+    const values = new Int16Array(slice.bytes.buffer, slice.bytes.byteOffset, 256);
+    assert.ok(Math.min(...values) >= -1100 && Math.max(...values) <= 4000, 'values are in the HU range');
+  });
+
+  test('slice images ingest and slices match the JPEG', async () => {
+    const caseId = await newCase('case-01');
+    const files = await readFolder(CASE_01);
+    const upload = await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, { form: filesForm(files) });
+    assert.equal(upload.status, 201, JSON.stringify(upload.body));
+    assert.equal(upload.body.fileCount, 59);
+    assert.equal(upload.body.phase, 'PVP');
+
+    const conflictFree = await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'ingest' } });
+    assert.equal(conflictFree.status, 202);
+    const second = await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'ingest' } });
+    assert.equal(second.status, 409);
+    const busyDelete = await client.request('DELETE', `/api/cases/${caseId}`);
+    assert.ok(busyDelete.status === 409 || busyDelete.status === 204);
+    if (busyDelete.status === 204) return;
+    const job = await client.waitForJob(conflictFree.body.id);
+    assert.equal(job.status, 'succeeded', job.error);
+    assert.equal(job.progress, 1);
+
+    const result = await client.request('GET', `/api/jobs/${job.id}/result`);
+    assert.equal(result.status, 200);
+    assert.equal(result.body.kind, 'ingest');
+    const [series] = result.body.series;
+    assert.deepEqual(series.geometry.dimensions, [512, 512, 59]);
+    assert.equal(series.unit, 'grey');
+    assert.equal(series.voxelType, 'uint16');
+    assert.equal(series.phase, 'PVP');
+
+    for (const z of [0, 30, 58]) {
+      const slice = await client.request('GET', `/api/cases/${caseId}/series/${series.id}/slices/${z}`);
+      assert.equal(slice.status, 200);
+      assert.equal(slice.headers.get('content-type'), 'application/octet-stream');
+      assert.equal(slice.headers.get('x-content-type-options'), 'nosniff');
+      const values = new Uint16Array(slice.bytes.buffer, slice.bytes.byteOffset, 512 * 512);
+      const expected = await sharp(join(CASE_01, `${z}.jpg`)).greyscale().raw().toBuffer();
+      let maxDifference = 0;
+      for (let i = 0; i < expected.length; i += 1) maxDifference = Math.max(maxDifference, Math.abs(values[i] - expected[i]));
+      assert.ok(maxDifference <= 1, `slice ${z} differs from ${z}.jpg by up to ${maxDifference} grey levels`);
+    }
+    const outOfRange = await client.request('GET', `/api/cases/${caseId}/series/${series.id}/slices/59`);
+    assert.equal(outOfRange.status, 404);
+    const otherSeries = await client.request('GET', `/api/cases/${caseId}/series/00000000-0000-4000-8000-000000000000/slices/0`);
+    assert.equal(otherSeries.status, 404);
+  });
+
+  test('reports before a diagnosis are not found', async () => {
+    const caseId = await newCase();
+    for (const path of ['report', 'report.html', 'overlays/L1.png']) {
+      const response = await client.request('GET', `/api/cases/${caseId}/${path}`);
+      assert.equal(response.status, 404, path);
+    }
+    const badName = await client.request('GET', `/api/cases/${caseId}/overlays/..%2Freport.json`);
+    assert.equal(badName.status, 400);
+    const noUploads = await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'diagnose' } });
+    assert.equal(noUploads.status, 409);
+    const badKind = await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'train' } });
+    assert.equal(badKind.status, 400);
+  });
+
+  test('accounts, roles and the audit log', async () => {
+    const created = await client.request('POST', '/api/users', { json: { name: 'dr.li', password: 'clinician pass 1', role: 'clinician' } });
+    assert.equal(created.status, 201);
+    const duplicate = await client.request('POST', '/api/users', { json: { name: 'dr.li', password: 'clinician pass 1', role: 'clinician' } });
+    assert.equal(duplicate.status, 409);
+    const weak = await client.request('POST', '/api/users', { json: { name: 'dr.wang', password: 'short', role: 'clinician' } });
+    assert.equal(weak.status, 400);
+
+    const clinician = new ApiClient(server.url);
+    assert.equal((await clinician.login('dr.li', 'clinician pass 1')).status, 200);
+    assert.equal((await clinician.request('GET', '/api/users')).status, 403);
+    assert.equal((await clinician.request('GET', '/api/audit')).status, 403);
+    const caseId = (await clinician.request('POST', '/api/cases', { json: { label: 'audited' } })).body.id;
+    await clinician.request('GET', `/api/cases/${caseId}`);
+    await clinician.request('GET', `/api/cases/${caseId}/series`);
+
+    const audit = await client.request('GET', `/api/audit?caseId=${caseId}`);
+    assert.equal(audit.status, 200);
+    const actions = audit.body.entries.map((e: { action: string; userName: string }) => `${e.userName}:${e.action}`);
+    assert.ok(actions.includes('dr.li:case-create'), actions.join());
+    assert.ok(actions.includes('dr.li:case-read'), actions.join());
+    assert.ok(actions.includes('dr.li:series-list'), actions.join());
+
+    const logout = await clinician.request('POST', '/api/auth/logout');
+    assert.equal(logout.status, 204);
+    assert.equal((await clinician.request('GET', '/api/cases')).status, 401);
+  });
+
+  test('web application is served with a strict policy', async () => {
+    const anonymous = new ApiClient(server.url);
+    const page = await anonymous.request('GET', '/');
+    assert.equal(page.status, 200);
+    assert.match(page.body, /<script type="module" src="\/app.js">/);
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    const script = await anonymous.request('GET', '/app.js');
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get('content-type') ?? '', /javascript/);
+    assert.ok(script.bytes.length > 1000);
+    assert.doesNotMatch(script.body, /https?:\/\/(?!www\.w3\.org)/, 'the bundle loads nothing from other hosts');
+  });
+});
