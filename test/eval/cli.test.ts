@@ -1,0 +1,140 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { ComparisonReport } from '../../src/eval/compare.ts';
+import type { EvaluationReport } from '../../src/eval/evaluate.ts';
+import type { ReaderComparison } from '../../src/eval/readers.ts';
+import type { StrataReport } from '../../src/eval/strata.ts';
+import { sharedPath } from '../helpers/shared.ts';
+import { runLilnet, runLilnetJson } from './cli-run.ts';
+
+const fixture = (name: string): string => sharedPath('fixtures', 'paper-source-data', name);
+const workDir = mkdtempSync(join(tmpdir(), 'lilnet-eval-'));
+
+/**
+ * Writes the FNH/HEM/CYST LiLNet outputs with two made-up stratum columns (cohort, lesion_size_mm) and a
+ * made-up reader table: reader "junior" errs on every 5th patient, reader "senior" on every 11th.
+ */
+function writeAnnotatedInputs(): { predictions: string; readers: string } {
+  const [header, ...rows] = readFileSync(fixture('figure2--figure-2d-2g-lilnet.csv'), 'utf8').trimEnd().split('\n');
+  const annotated = rows.map((row, index) => `${row},${index % 3 === 0 ? 'Henan' : 'Chengdu'},${5 + (index * 7) % 60}`);
+  const predictions = join(workDir, 'annotated.csv');
+  writeFileSync(predictions, [`${header},cohort,lesion_size_mm`, ...annotated].join('\n'));
+  const readerRows = ['patient,reader,answer'];
+  rows.forEach((row, index) => {
+    const [patient, , , , , label] = row.split(',');
+    const wrong = (Number(label) + 1) % 3;
+    readerRows.push(`${patient},junior,${index % 5 === 0 ? wrong : label}`);
+    readerRows.push(`${patient},senior,${index % 11 === 0 ? wrong : label}`);
+  });
+  const readers = join(workDir, 'readers.csv');
+  writeFileSync(readers, readerRows.join('\n'));
+  return { predictions, readers };
+}
+
+test('eval --json prints the issue fields', () => {
+  const result = runLilnet(['eval', fixture('figure2--figure-2c-2f-resnet.csv'), '--task', 'malignant', '--bootstrap', '100', '--json']);
+  assert.equal(result.status, 0, result.stderr);
+  const report = JSON.parse(result.stdout) as EvaluationReport;
+  for (const field of [
+    'patients', 'accuracy', 'auc_macro', 'auc_per_class', 'recall_macro', 'recall_weighted', 'precision_macro',
+    'precision_weighted', 'f1_macro', 'f1_weighted', 'confusion_matrix', 'warnings', 'ci95',
+  ]) {
+    assert.ok(field in report, `missing field ${field}`);
+  }
+  assert.deepEqual(Object.keys(report.auc_per_class), ['HCC', 'ICC', 'MET']);
+  for (const field of ['accuracy', 'auc_macro', 'recall_macro', 'recall_weighted', 'precision_macro', 'precision_weighted', 'f1_macro', 'f1_weighted']) {
+    const interval = report.ci95?.[field] as [number, number];
+    assert.equal(interval.length, 2, `ci95.${field}`);
+  }
+  assert.equal(report.auc_score, 'probabilities');
+});
+
+test('compare LiLNet vs ResNet-50 runs DeLong and McNemar', () => {
+  const report = runLilnetJson<ComparisonReport>([
+    'compare', fixture('figure2--figure-2b-2e-lilnet.csv'), fixture('figure2--figure-2b-2e-resnet50.csv'),
+    '--auc-score', 'logits', '--bootstrap', '200',
+  ]);
+  assert.equal(report.patients, 1360);
+  const malignant = report.delong.malignant;
+  assert.ok(malignant !== null);
+  assert.equal(malignant.auc_a.toFixed(4), '0.9728');
+  assert.equal(malignant.auc_b.toFixed(4), '0.9529');
+  assert.ok(malignant.p_value < 0.001, `p ${malignant.p_value}`);
+  assert.equal(report.mcnemar.method, 'chi-square-continuity-corrected');
+  assert.equal(report.mcnemar.accuracyA.toFixed(3), '0.947');
+  assert.equal(report.mcnemar.accuracyB.toFixed(3), '0.911');
+  const difference = report.bootstrap?.auc_macro_difference;
+  assert.ok(difference?.ci95 && difference.ci95[0] < (difference.estimate as number) && (difference.estimate as number) < difference.ci95[1]);
+});
+
+test('compare rejects different labels', () => {
+  const other = join(workDir, 'relabelled.csv');
+  const text = readFileSync(fixture('figure2--figure-2d-2g-resnet50.csv'), 'utf8').replace('P0001,-0.9183473,-1.8785632,-2.035292,0,0', 'P0001,-0.9183473,-1.8785632,-2.035292,0,1');
+  writeFileSync(other, text);
+  const result = runLilnet(['compare', fixture('figure2--figure-2d-2g-lilnet.csv'), other, '--task', 'benign']);
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, /\[EVAL_INPUTS_MISMATCHED\] patient P0001 has label FNH in .* \(line 2\) but HEM in .* \(line 2\)/);
+});
+
+test('eval reports strata and readers', () => {
+  const inputs = writeAnnotatedInputs();
+  const byCohort = runLilnetJson<EvaluationReport & { strata: StrataReport }>(['eval', inputs.predictions, '--task', 'benign', '--strata', 'cohort']);
+  assert.deepEqual(byCohort.strata.groups.map((group) => [group.value, group.patients]), [['Chengdu', 99], ['Henan', 50]]);
+  const bySize = runLilnetJson<EvaluationReport & { strata: StrataReport; readers: ReaderComparison }>([
+    'eval', inputs.predictions, '--task', 'benign', '--strata', 'size_band', '--readers', inputs.readers, '--bootstrap', '100',
+  ]);
+  assert.deepEqual(bySize.strata.groups.map((group) => group.value), ['< 1 cm', '1-3 cm', '3-5 cm', '>= 5 cm']);
+  assert.equal(bySize.strata.groups.reduce((sum, group) => sum + group.patients, 0), 149);
+  const [junior, senior] = bySize.readers.readers;
+  assert.equal(junior.reader, 'junior');
+  assert.equal(junior.patients, 149);
+  assert.equal(junior.accuracy, 119 / 149);
+  assert.equal(senior.accuracy, 135 / 149);
+  assert.equal(junior.ai_accuracy, bySize.accuracy);
+  assert.ok(junior.ci95?.accuracy && junior.ci95.accuracy[0] < junior.accuracy);
+  assert.ok(['exact-binomial', 'chi-square-continuity-corrected'].includes(junior.mcnemar.method));
+});
+
+test('eval rejects an unknown stratum column', () => {
+  const result = runLilnet(['eval', fixture('figure2--figure-2d-2g-lilnet.csv'), '--strata', 'centre']);
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, /\[EVAL_COLUMNS_INVALID\] .* has no column "centre" to stratify by/);
+});
+
+test('eval --plots writes readable SVG and PNG', async () => {
+  const directory = join(workDir, 'plots');
+  const result = runLilnet(['eval', fixture('figure2--figure-2b-2e-lilnet.csv'), '--auc-score', 'logits', '--plots', directory]);
+  assert.equal(result.status, 0, result.stderr);
+  const roc = readFileSync(join(directory, 'roc.svg'), 'utf8');
+  assert.match(roc, /ROC curves, one class vs rest: benign vs malignant/);
+  assert.match(roc, /malignant vs rest \(AUC 0\.973\)/);
+  assert.match(roc, /Macro average \(mean AUC 0\.972\)/);
+  assert.match(roc, /False-positive rate \(1 - specificity\)/);
+  const confusion = readFileSync(join(directory, 'confusion-matrix.svg'), 'utf8');
+  assert.match(confusion, />1176</);
+  for (const name of ['roc.png', 'confusion-matrix.png']) {
+    const metadata = await sharp(join(directory, name)).metadata();
+    assert.equal(metadata.format, 'png');
+    assert.ok((metadata.width ?? 0) >= 1000, `${name} width ${metadata.width}`);
+  }
+  assert.match(result.stdout, /plots: .*roc\.svg/);
+});
+
+test('eval reports a missing file', () => {
+  const result = runLilnet(['eval', join(workDir, 'absent.csv')]);
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, /\[FILE_NOT_FOUND\] cannot read .*absent\.csv/);
+  assert.equal(result.stdout, '');
+});
+
+test('eval rejects invalid options', () => {
+  const bootstrap = runLilnet(['eval', fixture('figure2--figure-2d-2g-lilnet.csv'), '--bootstrap', 'many']);
+  assert.equal(bootstrap.status, 1);
+  assert.match(bootstrap.stderr, /--bootstrap "many" is not a whole number/);
+  const score = runLilnet(['eval', fixture('figure2--figure-2d-2g-lilnet.csv'), '--auc-score', 'ranks']);
+  assert.match(score.stderr, /--auc-score "ranks" is not valid\n {2}hint: use one of logits, probabilities/);
+});

@@ -1,0 +1,163 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import iconv from 'iconv-lite';
+import { decodeCsvBytes, parseCsv } from '../../src/eval/csv.ts';
+import { evaluatePredictions, type EvaluationReport } from '../../src/eval/evaluate.ts';
+import { detectFormat, predictionsFromTable, type PredictionSet } from '../../src/eval/predictions.ts';
+import { softmax } from '../../src/eval/aggregate.ts';
+
+const read = (text: string, options: Parameters<typeof predictionsFromTable>[1] = {}): PredictionSet =>
+  predictionsFromTable(parseCsv(text, 'input.csv'), options);
+
+const PER_IMAGE = [
+  'patient,image,phase,logit_0,logit_1,label,cohort',
+  'A,IMG-1_0.bmp,AP,2,0,0,north',
+  'A,IMG-1_1.bmp,PVP,4,2,0,north',
+  'B,IMG-2_0.bmp,AP,0,1,1,south',
+  'B,IMG-2_1.bmp,AP,10,0,1,south',
+  'B,IMG-2_2.bmp,PVP,0,3,1,south',
+].join('\n');
+
+test('format detected from the header', () => {
+  assert.equal(detectFormat(['patient', 'logit_0', 'logit_1', 'pred_label', 'label']), 'per-patient');
+  assert.equal(detectFormat(['patient', 'image', 'phase', 'logit_0', 'logit_1', 'label']), 'per-image');
+});
+
+test('per-image mean of logits then argmax', () => {
+  const set = read(PER_IMAGE);
+  assert.equal(set.format, 'per-image');
+  assert.equal(set.scoreKind, 'logits');
+  assert.deepEqual(set.patients.map((patient) => patient.patient), ['A', 'B']);
+  assert.deepEqual(set.patients[0].scores, [3, 1]);
+  assert.deepEqual(set.patients[1].scores, [10 / 3, 4 / 3]);
+  assert.equal(set.patients[1].imageCount, 3);
+  assert.equal(set.patients[0].attributes.phases, 'AP+PVP');
+  assert.equal(set.patients[1].attributes.cohort, 'south');
+  const report = evaluatePredictions(set, { aucScore: 'logits', labelSource: 'argmax' });
+  // Mean logits favour class 0 for B (10/3 > 4/3), so B is wrong.
+  assert.deepEqual(report.confusion_matrix, [[1, 0], [1, 0]]);
+});
+
+test('per-image mean of probabilities', () => {
+  const set = read(PER_IMAGE, { aggregation: 'mean-probabilities' });
+  assert.equal(set.scoreKind, 'probabilities');
+  const expected = [softmax([0, 1]), softmax([10, 0]), softmax([0, 3])];
+  const mean = [0, 1].map((k) => expected.reduce((sum, row) => sum + row[k], 0) / 3);
+  set.patients[1].scores.forEach((value, k) => assert.ok(Math.abs(value - mean[k]) < 1e-15));
+  // Averaged probabilities favour class 1 for B, unlike averaged logits.
+  const report = evaluatePredictions(set, { aucScore: 'probabilities', labelSource: 'argmax' });
+  assert.deepEqual(report.confusion_matrix, [[1, 0], [0, 1]]);
+  assert.throws(() => evaluatePredictions(set, { aucScore: 'logits', labelSource: 'argmax' }), /needs logits/);
+});
+
+test('per-image label must agree per patient', () => {
+  const text = 'patient,image,phase,logit_0,logit_1,label\nA,1,AP,1,0,0\nA,2,PVP,1,0,1\n';
+  assert.throws(() => read(text), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'EVAL_VALUE_INVALID');
+    assert.match(error.message, /line 3, column label: patient A has label malignant here but benign on line 2/);
+    return true;
+  });
+});
+
+test('missing columns are named', () => {
+  assert.throws(() => read('patient,logit_0,logit_1,pred_label\nP1,1,2,1\n'), (error: Error & { code?: string; hint?: string }) => {
+    assert.equal(error.code, 'EVAL_COLUMNS_INVALID');
+    assert.match(error.message, /no "label" column/);
+    assert.match(error.hint ?? '', /patient, logit_0 \.\.\. logit_\{K-1\}/);
+    return true;
+  });
+  assert.throws(() => read('patient,logit_0,logit_2,label\nP1,1,2,1\n'), /column logit_1 is missing/);
+  assert.throws(() => read('patient,score,label\nP1,1,1\n'), /found 0 logit_<k> columns/);
+  assert.throws(() => read('case,logit_0,logit_1,label\nP1,1,2,1\n'), /no "patient" column/);
+});
+
+test('non-numeric value names row and column', () => {
+  const text = 'patient,logit_0,logit_1,pred_label,label\nP1,1.5,2,1,1\nP2,abc,2,1,1\n';
+  assert.throws(() => read(text), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'EVAL_VALUE_INVALID');
+    assert.equal(error.message, 'input.csv, line 3, column logit_0: "abc" is not a number');
+    return true;
+  });
+  assert.throws(() => read('patient,logit_0,logit_1,label\nP1,,2,1\n'), /line 2, column logit_0: an empty cell is not a number/);
+  assert.throws(() => read('patient,logit_0,logit_1,label\nP1,0x10,2,1\n'), /"0x10" is not a number/);
+});
+
+test('invalid class label names row and column', () => {
+  const text = 'patient,logit_0,logit_1,logit_2,label\nP1,1,2,3,HCC\nP2,1,2,3,7\n';
+  assert.throws(() => read(text, { task: 'malignant' }), /line 3, column label: "7" is not a class of task malignant/);
+  assert.equal(read(text.replace(',7\n', ',met\n'), { task: 'malignant' }).patients[1].label, 2);
+});
+
+test('task must match the column count', () => {
+  assert.throws(() => read('patient,logit_0,logit_1,label\nP1,1,2,1\n', { task: 'benign' }), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'EVAL_COLUMNS_INVALID');
+    assert.match(error.message, /2 score columns, but task "benign" has 3 classes \(FNH, HEM, CYST\)/);
+    return true;
+  });
+  assert.throws(() => read('patient,logit_0,logit_1,label\nP1,1,2,1\n', { task: 'lung' }), /unknown task "lung"/);
+  assert.deepEqual(read('patient,logit_0,logit_1,logit_2,label\nP1,1,2,3,1\n').task.classes, ['class 0', 'class 1', 'class 2']);
+});
+
+test('non-finite values are warned and left out', () => {
+  const text = 'patient,logit_0,logit_1,label\nP1,1,2,1\nP2,NaN,2,0\nP3,3,-inf,0\nP4,0,1,1\n';
+  const set = read(text);
+  assert.deepEqual(set.patients.map((patient) => patient.patient), ['P1', 'P4']);
+  const warning = set.warnings.find((item) => item.kind === 'non-finite-value');
+  assert.deepEqual(warning?.patients, ['P2', 'P3']);
+  assert.match(warning?.message ?? '', /2 patient\(s\) have a non-finite score \(NaN or infinity\) and are left out/);
+});
+
+test('duplicate patients are warned', () => {
+  const set = read('patient,logit_0,logit_1,label\nP1,1,2,1\nP2,2,1,0\nP1,1,3,1\n');
+  assert.equal(set.patients.length, 3);
+  const warning = set.warnings.find((item) => item.kind === 'duplicate-patient');
+  assert.deepEqual(warning?.patients, ['P1']);
+});
+
+test('absent class gives null AUC, no NaN', () => {
+  const text = [
+    'patient,logit_0,logit_1,logit_2,label',
+    'P1,5,1,0,0',
+    'P2,4,2,1,0',
+    'P3,1,5,0,1',
+    'P4,3,4,0,1',
+    'P5,0,6,1,1',
+  ].join('\n');
+  const report: EvaluationReport = evaluatePredictions(read(text, { task: 'malignant' }), {
+    aucScore: 'probabilities',
+    labelSource: 'argmax',
+    bootstrap: { resamples: 50, seed: 1 },
+  });
+  assert.equal(report.auc_per_class.MET, null);
+  assert.equal(report.auc_per_class.HCC, 1);
+  assert.equal(report.auc_macro, 1);
+  assert.equal(report.youden.MET, null);
+  assert.deepEqual(report.roc_curves.MET, []);
+  const absent = report.warnings.find((warning) => warning.kind === 'class-absent');
+  assert.match(absent?.message ?? '', /The one-vs-rest AUC of MET is undefined \(null\) because no patient has the label MET/);
+  const json = JSON.stringify(report);
+  assert.ok(!json.includes('NaN') && !json.includes('Infinity'), json);
+  assert.equal((report.ci95?.auc_per_class as Record<string, unknown>).MET, null);
+});
+
+test('recorded labels need a pred_label column', () => {
+  const set = read('patient,logit_0,logit_1,label\nP1,1,2,1\nP2,2,1,0\n');
+  assert.throws(() => evaluatePredictions(set, { aucScore: 'logits', labelSource: 'recorded' }), /--label-source recorded needs a pred_label column/);
+});
+
+test('CSV quoting, CRLF and BOM', () => {
+  const table = parseCsv('\ufeffpatient,logit_0,logit_1,label,note\r\n"P,1",1,2,1,"said ""hi"""\r\n\r\n');
+  assert.deepEqual(table.header, ['patient', 'logit_0', 'logit_1', 'label', 'note']);
+  assert.deepEqual(table.rows, [['P,1', '1', '2', '1', 'said "hi"']]);
+  assert.throws(() => parseCsv('a,b\n1,2,3\n', 'x.csv'), /x\.csv, line 2: 3 cells, but the header has 2 columns/);
+  assert.throws(() => parseCsv('a,b\n"1,2\n', 'x.csv'), /quoted field opened on line 2 is never closed/);
+  assert.throws(() => parseCsv('', 'x.csv'), /x\.csv is empty/);
+  assert.throws(() => parseCsv('a,a\n1,2\n', 'x.csv'), /column "a" appears twice/);
+});
+
+test('GBK bytes are decoded', () => {
+  const text = 'patient,logit_0,logit_1,label,医院\nP1,1,2,1,郑州\n';
+  const bytes = iconv.encode(text, 'gbk');
+  assert.equal(decodeCsvBytes(bytes), text);
+  assert.equal(decodeCsvBytes(Buffer.from(text, 'utf8')), text);
+});
