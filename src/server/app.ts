@@ -2,12 +2,13 @@
  * Builds the lilnet HTTP server: storage, security hooks, API routes, the OpenAPI document at /docs/json and
  * the browser application. `startServer` also listens and returns a handle to stop it.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
 import { moduleLogger } from '../log.ts';
+import { sweepTemporaryFiles } from './atomic-file.ts';
 import { AuditLog } from './audit.ts';
 import { dataPaths, type ServerConfig } from './config.ts';
 import type { ServerContext } from './context.ts';
@@ -42,6 +43,10 @@ export async function buildServer(config: ServerConfig): Promise<{ app: FastifyI
   const db = openDatabase(paths.database);
   const jobs = new JobRunner(db, config);
   jobs.markInterrupted();
+  // Jobs killed with the previous server may have left half-written viewer or result folders behind.
+  let swept = 0;
+  for (const caseId of await readdir(paths.cases)) swept += await sweepTemporaryFiles(paths.caseDir(caseId));
+  if (swept > 0) log.warn({ count: swept }, 'removed temporary folders of interrupted jobs');
   const context: ServerContext = { db, config, audit: new AuditLog(db), jobs, paths };
 
   const app = Fastify({

@@ -3,7 +3,7 @@
  * so a crash leaves either the old file or the new one, never a partial file.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Returns a unique temporary path beside `path`, in the same folder (and so on the same file system). */
@@ -44,4 +44,22 @@ export async function replaceFolder(source: string, target: string): Promise<voi
   }
   await rename(source, target);
   if (hadOld) await rm(aside, { recursive: true, force: true });
+}
+
+/**
+ * Removes the temporary siblings (`.<name>.<random>.tmp`) that a crash left in `folder` and its `results/`
+ * subfolder. Call it only while no job runs.
+ */
+export async function sweepTemporaryFiles(folder: string): Promise<number> {
+  let removed = 0;
+  for (const dir of [folder, join(folder, 'results')]) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (/^\..+\.[0-9a-f]{12}\.tmp$/.test(name)) {
+        await rm(join(dir, name), { recursive: true, force: true });
+        removed += 1;
+      }
+    }
+  }
+  return removed;
 }

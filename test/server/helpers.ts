@@ -91,6 +91,6 @@ export class ApiClient {
 /** Builds a multipart form of files given as [name, bytes]. */
 export function filesForm(files: [string, Uint8Array][]): FormData {
   const form = new FormData();
-  for (const [name, bytes] of files) form.append('files', new Blob([bytes]), name);
+  for (const [name, bytes] of files) form.append('files', new Blob([bytes as Uint8Array<ArrayBuffer>]), name);
   return form;
 }
