@@ -114,7 +114,12 @@ export async function readNiftiFile(file: string, options: NiftiReadOptions = {}
 
   // NIfTI world space is RAS; DICOM patient space (the volume model) is LPS, so x and y change sign.
   const affine = header.affine;
-  const column = (index: number): Vector3 => [-affine[0][index], -affine[1][index], affine[2][index]];
+  // Adding 0 turns the -0 of a negated 0 into 0.
+  const column = (index: number): Vector3 => [
+    -affine[0][index] + 0,
+    -affine[1][index] + 0,
+    affine[2][index] + 0,
+  ];
   const axes = [column(0), column(1), column(2)];
   const spacing = axes.map(norm);
   if (header.qform_code < 1 && header.sform_code < 1)
@@ -136,7 +141,7 @@ export async function readNiftiFile(file: string, options: NiftiReadOptions = {}
       dimensions: [columns, rows, slices],
       spacingMm: [spacing[0] || 1, spacing[1] || 1, spacing[2] || 1],
       spacingKnown: spacing.every((value) => value > 0),
-      originMm: [-affine[0][3], -affine[1][3], affine[2][3]],
+      originMm: [-affine[0][3] + 0, -affine[1][3] + 0, affine[2][3] + 0],
       direction: { row: normalize(axes[0]), column: normalize(axes[1]), slice: normalize(axes[2]) },
     },
     sliceFiles: [file],
