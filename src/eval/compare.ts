@@ -77,22 +77,30 @@ function pairPatients(a: PredictionSet, b: PredictionSet): { pairsA: PatientPred
   const pairsA: PatientPrediction[] = [];
   const pairsB: PatientPrediction[] = [];
   const onlyA: string[] = [];
+  const relabelled: [PatientPrediction, PatientPrediction][] = [];
   for (const patient of a.patients) {
     const other = byPatientB.get(patient.patient);
     if (other === undefined) {
       onlyA.push(patient.patient);
       continue;
     }
-    if (other.label !== patient.label) {
-      throw new LilnetError(
-        'EVAL_INPUTS_MISMATCHED',
-        `patient ${patient.patient} has label ${a.task.classes[patient.label]} in ${a.source} (line ${patient.line}) ` +
-          `but ${b.task.classes[other.label]} in ${b.source} (line ${other.line})`,
-        { hint: 'both files must carry the same reference diagnosis for every patient' },
-      );
-    }
+    if (other.label !== patient.label) relabelled.push([patient, other]);
     pairsA.push(patient);
     pairsB.push(other);
+  }
+  if (relabelled.length > 0) {
+    const [first, firstOther] = relabelled[0];
+    throw new LilnetError(
+      'EVAL_INPUTS_MISMATCHED',
+      `${relabelled.length} of ${pairsA.length} patients have different labels in the two files; the first is ` +
+        `patient ${first.patient}: ${a.task.classes[first.label]} in ${a.source} (line ${first.line}) but ` +
+        `${b.task.classes[firstOther.label]} in ${b.source} (line ${firstOther.line})`,
+      {
+        hint:
+          'a paired test needs the same patients under the same identifiers; files whose identifiers are row ' +
+          'numbers pair correctly only when both list the patients in the same order',
+      },
+    );
   }
   const pairedIds = new Set(pairsA.map((patient) => patient.patient));
   const onlyB = b.patients.filter((patient) => !pairedIds.has(patient.patient)).map((patient) => patient.patient);

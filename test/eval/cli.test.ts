@@ -77,7 +77,7 @@ test('compare rejects different labels', () => {
   writeFileSync(other, text);
   const result = runLilnet(['compare', fixture('figure2--figure-2d-2g-lilnet.csv'), other, '--task', 'benign']);
   assert.equal(result.status, 1);
-  assert.match(result.stderr, /\[EVAL_INPUTS_MISMATCHED\] patient P0001 has label FNH in .* \(line 2\) but HEM in .* \(line 2\)/);
+  assert.match(result.stderr, /\[EVAL_INPUTS_MISMATCHED\] 1 of 149 patients have different labels in the two files; the first is patient P0001: FNH in .* \(line 2\) but HEM in .* \(line 2\)/);
 });
 
 test('eval reports strata and readers', () => {
@@ -137,4 +137,18 @@ test('eval rejects invalid options', () => {
   assert.match(bootstrap.stderr, /--bootstrap "many" is not a whole number/);
   const score = runLilnet(['eval', fixture('figure2--figure-2d-2g-lilnet.csv'), '--auc-score', 'ranks']);
   assert.match(score.stderr, /--auc-score "ranks" is not valid\n {2}hint: use one of logits, probabilities/);
+});
+
+test('compare refuses unpaired HCC/ICC/MET sheets', async () => {
+  // The published LiLNet and ResNet-50 sheets of this task list the patients in different row orders, so their
+  // row-number identifiers do not pair the same patients: 284 of 1,159 labels disagree.
+  const { comparePredictions } = await import('../../src/eval/compare.ts');
+  const { readPredictions } = await import('../../src/eval/predictions.ts');
+  const lilnet = readPredictions(fixture('figure2--figure-2c-2f-lilnet.csv'), { task: 'malignant' });
+  const resnet = readPredictions(fixture('figure2--figure-2c-2f-resnet.csv'), { task: 'malignant' });
+  assert.throws(() => comparePredictions(lilnet, resnet, { aucScore: 'logits', labelSource: 'argmax' }), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'EVAL_INPUTS_MISMATCHED');
+    assert.match(error.message, /^284 of 1159 patients have different labels/);
+    return true;
+  });
 });
