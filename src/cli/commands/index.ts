@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { registerCompareCommand } from './compare.ts';
 import { registerEvalCommand } from './eval.ts';
 import { registerEvalDetectionCommand } from './eval-detection.ts';
+import { registerDetectCommand } from './detect.ts';
+import { registerTrainDetectorCommand } from './train-detector.ts';
 import { registerInspectCommand } from './inspect.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerSynthCommand } from './synth.ts';
@@ -12,6 +14,8 @@ export function registerCommands(program: Command): void {
   registerEvalCommand(program);
   registerCompareCommand(program);
   registerEvalDetectionCommand(program);
+  registerDetectCommand(program);
+  registerTrainDetectorCommand(program);
   registerInspectCommand(program);
   registerServeCommand(program);
   registerSynthCommand(program);
