@@ -5,12 +5,16 @@ import { registerEvalCommand } from './eval.ts';
 import { registerEvalDetectionCommand } from './eval-detection.ts';
 import { registerDetectCommand } from './detect.ts';
 import { registerTrainDetectorCommand } from './train-detector.ts';
+import { registerExportOnnxCommand } from './export-onnx.ts';
 import { registerInspectCommand } from './inspect.ts';
+import { registerPredictCommand } from './predict.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerSynthCommand } from './synth.ts';
+import { registerDiagnoseCommand } from './diagnose.ts';
 
 export function registerCommands(program: Command): void {
   void program;
+  registerDiagnoseCommand(program);
   registerEvalCommand(program);
   registerCompareCommand(program);
   registerEvalDetectionCommand(program);
@@ -19,4 +23,6 @@ export function registerCommands(program: Command): void {
   registerInspectCommand(program);
   registerServeCommand(program);
   registerSynthCommand(program);
+  registerPredictCommand(program);
+  registerExportOnnxCommand(program);
 }

@@ -1,0 +1,78 @@
+/**
+ * Opens a classifier model file for prediction or export: an ONNX file, a PyTorch checkpoint (the authors'
+ * `.pth.tar`, or any torchvision-named state dict of LiLNet or a plain ResNet), or lilnet's own training
+ * checkpoint. Checkpoints yield their state dict and the architecture read from its names and shapes.
+ */
+import { open } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { inferArchitecture, type ClassifierArchitecture } from '../diagnose/model-conversion.ts';
+import { LilnetError } from '../errors.ts';
+import { resolveTask, type TaskName } from '../eval/tasks.ts';
+import { readPytorchCheckpoint, type StateDictTensor } from './checkpoint/pytorch-reader.ts';
+
+export type { ClassifierArchitecture } from '../diagnose/model-conversion.ts';
+
+export type ClassifierModel =
+  | { format: 'onnx'; path: string }
+  | {
+      format: 'pytorch-checkpoint';
+      path: string;
+      stateDict: Map<string, StateDictTensor>;
+      architecture: ClassifierArchitecture;
+      meta: Record<string, unknown>;
+    };
+
+async function firstBytes(path: string, count: number): Promise<Uint8Array> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE';
+    throw new LilnetError(code, `cannot open model ${path}: ${(error as Error).message}`, {
+      file: path,
+      hint: 'check the --model path',
+      cause: error,
+    });
+  }
+  try {
+    const buffer = new Uint8Array(count);
+    const { bytesRead } = await handle.read(buffer, 0, count, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Opens `path` by content: a zip archive is a PyTorch checkpoint, a `.onnx` file an ONNX model. */
+export async function openClassifierModel(path: string): Promise<ClassifierModel> {
+  const head = await firstBytes(path, 4);
+  const isZip = head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
+  if (!isZip && extname(path).toLowerCase() === '.onnx') return { format: 'onnx', path };
+  // Anything else goes to the PyTorch reader, whose errors name legacy, gzip and other formats.
+  const checkpoint = await readPytorchCheckpoint(path);
+  const architecture = inferArchitecture(checkpoint.stateDict, path);
+  return {
+    format: 'pytorch-checkpoint',
+    path,
+    stateDict: checkpoint.stateDict,
+    architecture,
+    meta: checkpoint.meta,
+  };
+}
+
+/** Class labels of a task, checked against the number of classes the model outputs. */
+export function taskClasses(task: TaskName | undefined, numClasses: number, source: string): string[] {
+  // resolveTask validates the task name; its class count is 2 for bm and 3 for the subtype tasks.
+  const definition = resolveTask(task, task === undefined ? numClasses : task === 'bm' ? 2 : 3, source);
+  if (definition.classes.length !== numClasses) {
+    throw new LilnetError(
+      'CHECKPOINT_MISMATCH',
+      `${source} has ${numClasses} classes but task ${task} has ${definition.classes.length} (${definition.classes.join(', ')})`,
+      {
+        file: source,
+        hint: 'bm is benign/malignant (2 classes); benign is FNH/HEM/CYST and malignant HCC/ICC/MET (3 classes)',
+      },
+    );
+  }
+  return definition.classes;
+}
