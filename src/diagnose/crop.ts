@@ -10,7 +10,7 @@
  * - HU slices are windowed first with {@link CROP_WINDOW}; display-ready grey images are used as they are.
  */
 import type { Box } from '../detect/box.ts';
-import { DEFAULT_CROP_WINDOW } from '../data/window.ts';
+import { DEFAULT_CROP_WINDOW } from '../data/synth/options.ts';
 import type { DisplayWindow } from '../imaging/volume.ts';
 
 export const CROP_MARGIN_FRACTION = 0.25;

@@ -1,46 +1,36 @@
 /**
- * The detection stage: every slice of a series is windowed, letterboxed and run through the detector; the boxes
- * are decoded, mapped back to slice pixels and grouped across neighbouring slices into one track per lesion.
+ * The detection stage: every slice of a series is windowed and run through the detector (src/detect), and the
+ * boxes are grouped across neighbouring slices into one track per lesion.
  */
-import { decodeYoloOutput } from '../detect/decode.ts';
+import { detectOnSlices, type DetectorSession } from '../detect/detector-session.ts';
 import { groupLesions, sliceDetectionsFromSeries } from '../detect/grouping.ts';
-import { letterboxSlice, letterboxToSlice, type Letterbox } from '../detect/letterbox.ts';
-import type { Box } from '../detect/box.ts';
+import type { GreySlice } from '../detect/slice-image.ts';
 import type { Series } from '../imaging/volume.ts';
 import type { PhaseTrack } from './match-phases.ts';
-import type { OnnxDetector } from './onnx-models.ts';
-import { sliceToGrey } from './slice-grey.ts';
 import type { DetectionSettings } from './report-types.ts';
+import { sliceToGrey } from './slice-grey.ts';
 
-/** Runs the detector over every slice of a series and returns its lesion tracks, largest confidence first. */
-export async function detectSeries(detector: OnnxDetector, series: Series, settings: DetectionSettings): Promise<PhaseTrack[]> {
-  const [columns, rows, slices] = series.geometry.dimensions;
-  const side = detector.inputSidePx;
-  const perImage = 3 * side * side;
-  const boxesPerSlice: (Box & { score: number })[][] = [];
+/** Slices windowed and handed to the detector at a time, to bound memory on long series. */
+const SLICES_PER_CALL = 16;
 
-  for (let start = 0; start < slices; start += detector.batchSize) {
-    const count = Math.min(detector.batchSize, slices - start);
-    const input = new Float32Array(count * perImage);
-    const letterboxes: Letterbox[] = [];
-    for (let i = 0; i < count; i++) {
-      const grey = sliceToGrey(series, start + i, settings.window);
-      for (let p = 0; p < grey.length; p++) grey[p] /= 255;
-      const { input: image, letterbox } = letterboxSlice(grey, columns, rows, side, 3);
-      input.set(image, i * perImage);
-      letterboxes.push(letterbox);
+/** Runs the detector over every slice of a series and returns its lesion tracks. */
+export async function detectSeries(detector: DetectorSession, series: Series, settings: DetectionSettings): Promise<PhaseTrack[]> {
+  const [columns, rows, sliceCount] = series.geometry.dimensions;
+  const boxesPerSlice: { x1: number; y1: number; x2: number; y2: number; score: number }[][] = [];
+  for (let start = 0; start < sliceCount; start += SLICES_PER_CALL) {
+    const slices: GreySlice[] = [];
+    for (let z = start; z < Math.min(sliceCount, start + SLICES_PER_CALL); z++) {
+      const pixels = sliceToGrey(series, z, settings.window);
+      for (let i = 0; i < pixels.length; i++) pixels[i] /= 255;
+      slices.push({ width: columns, height: rows, pixels });
     }
-    const output = await detector.run(input, count);
-    for (let i = 0; i < count; i++) {
-      const boxes = decodeYoloOutput(
-        output.data,
-        output.dims,
-        { confidenceThreshold: settings.confidenceThreshold, nmsIouThreshold: settings.nmsIouThreshold },
-        i,
-      );
+    const detected = await detectOnSlices(detector, slices, {
+      confidenceThreshold: settings.confidenceThreshold,
+      nmsIouThreshold: settings.nmsIouThreshold,
+    });
+    for (const boxes of detected) {
       boxesPerSlice.push(
         boxes
-          .map((box) => letterboxToSlice(box, letterboxes[i]))
           .filter((box) => box.x2 - box.x1 >= 1 && box.y2 - box.y1 >= 1)
           .map((box) => ({ x1: box.x1, y1: box.y1, x2: box.x2, y2: box.y2, score: box.score })),
       );

@@ -7,17 +7,15 @@ import { LilnetError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
 import { convertCheckpointToOnnx } from './model-conversion.ts';
 import { BUNDLED_MODELS_DIR, modelVersion, resolveModelFiles, type ModelFile } from './models-folder.ts';
-import { OnnxClassifier, OnnxDetector, openSession, staticInputSide } from './onnx-models.ts';
+import { openDetector, type DetectorSession } from '../detect/detector-session.ts';
+import { OnnxClassifier, openSession } from './onnx-models.ts';
 import type { ClassifierRole } from './classify-stage.ts';
 import type { ModelInfo, ReportWarning } from './report-types.ts';
 
 const log = moduleLogger('diagnose.models');
 
-/** Detector input side when neither the model nor the manifest states it: the study's YOLOv8 input. */
-export const DEFAULT_DETECTOR_INPUT_PX = 512;
-
 export interface LoadedModels {
-  detector: OnnxDetector;
+  detector: DetectorSession;
   classifiers: Partial<Record<ClassifierRole, OnnxClassifier>>;
   infos: ModelInfo[];
   warnings: ReportWarning[];
@@ -61,9 +59,7 @@ export async function loadModels(modelsDir?: string): Promise<LoadedModels> {
   const warnings: ReportWarning[] = [];
   const infos: ModelInfo[] = [];
   const detectorFile = files.detector!;
-  const detectorSession = await openSession(detectorFile.path);
-  const side = staticInputSide(detectorSession) ?? detectorFile.inputSizePx ?? DEFAULT_DETECTOR_INPUT_PX;
-  const detector = new OnnxDetector(detectorSession, side, basename(detectorFile.path));
+  const detector = await openDetector(detectorFile.path);
   infos.push(await infoOf(detectorFile));
 
   const classifiers: Partial<Record<ClassifierRole, OnnxClassifier>> = {};

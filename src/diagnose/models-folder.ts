@@ -11,8 +11,9 @@
  * | malignant-subtype | `malignant*`, `hcc*`, `Time_M` |
  * | benign-subtype | `benign*` (but not `benign-malignant*`), `fnh*`, `Time_B` |
  *
- * Extensions: `.onnx`, and for classifiers the PyTorch checkpoints `.pth.tar`, `.pth`, `.pt` (converted to ONNX
- * on first use, see model-conversion.ts). Slots the user folder leaves empty fall back to the bundled demo models.
+ * Extensions: `.onnx`; for classifiers the PyTorch checkpoints `.pth.tar`, `.pth`, `.pt` (converted to ONNX on
+ * first use, see model-conversion.ts); for the detector also `.ckpt`, a `lilnet train-detector` checkpoint.
+ * Slots the user folder leaves empty fall back to the bundled demo models.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -55,18 +56,20 @@ export const DEFAULT_CLASSES: Record<ModelRole, string[]> = {
 };
 
 const CHECKPOINT_SUFFIXES = ['.pth.tar', '.pth', '.pt'];
+const DETECTOR_CHECKPOINT_SUFFIX = '.ckpt';
 
 /** Returns the format of a model file from its name, or null when lilnet does not read it. */
 export function modelFormatOf(path: string): ModelFileFormat | null {
   const lower = path.toLowerCase();
   if (lower.endsWith('.onnx')) return 'onnx';
   if (CHECKPOINT_SUFFIXES.some((suffix) => lower.endsWith(suffix))) return 'pytorch-checkpoint';
+  if (lower.endsWith(DETECTOR_CHECKPOINT_SUFFIX)) return 'lilnet-checkpoint';
   return null;
 }
 
 function stem(path: string): string {
   const name = basename(path).toLowerCase();
-  for (const suffix of ['.onnx', ...CHECKPOINT_SUFFIXES]) if (name.endsWith(suffix)) return name.slice(0, -suffix.length);
+  for (const suffix of ['.onnx', ...CHECKPOINT_SUFFIXES, DETECTOR_CHECKPOINT_SUFFIX]) if (name.endsWith(suffix)) return name.slice(0, -suffix.length);
   return name;
 }
 
@@ -123,8 +126,9 @@ export function scanModelsFolder(dir: string): Partial<Record<ModelRole, ModelFi
       if (!entry) continue;
       const path = join(dir, entry.file);
       const format = modelFormatOf(path);
-      if (!existsSync(path) || !format) {
-        throw new LilnetError('MODELS_INVALID', `models.json names ${entry.file} for the ${role} slot, but ${existsSync(path) ? 'its format is not .onnx or .pth.tar' : 'the file is missing'}`, {
+      const formatFits = format !== null && (role === 'detector' ? format !== 'pytorch-checkpoint' : format !== 'lilnet-checkpoint');
+      if (!existsSync(path) || !format || !formatFits) {
+        throw new LilnetError('MODELS_INVALID', `models.json names ${entry.file} for the ${role} slot, but ${existsSync(path) ? 'its format does not fit the slot (.onnx or .ckpt for the detector, .onnx or .pth.tar for classifiers)' : 'the file is missing'}`, {
           file: path,
           hint: 'fix the file name in models.json or add the file',
         });
@@ -148,7 +152,8 @@ export function scanModelsFolder(dir: string): Partial<Record<ModelRole, ModelFi
     const format = modelFormatOf(path);
     const role = roleOfFileName(path);
     if (!format || !role || !statSync(path).isFile()) continue;
-    if (role === 'detector' && format !== 'onnx') continue;
+    // Detectors are ONNX files or lilnet detector checkpoints; classifiers ONNX files or PyTorch checkpoints.
+    if (role === 'detector' ? format === 'pytorch-checkpoint' : format === 'lilnet-checkpoint') continue;
     const existing = found[role];
     if (existing) {
       throw new LilnetError('MODELS_INVALID', `models folder ${dir} has two files for the ${role} slot: ${basename(existing.path)} and ${name}`, {

@@ -1,12 +1,12 @@
 /**
- * ONNX Runtime sessions of the diagnosis models and the tensor contracts they must meet.
+ * ONNX Runtime sessions of the diagnosis classifiers and the tensor contract they must meet.
  *
  * Classifier: one input `[N, 3, 224, 224]` float32 (grey crop in every channel, `(x / 255 - 0.5) / 0.5`); an
  * output of logits `[N, K]`, taken by name (`aggregated_logits`, then `logits`) or else the first output; and
  * optionally `cam` `[N, K, h, w]`, the class-activation maps whose spatial sum is the layer-4 part of each logit.
+
  *
- * Detector: one input `[B, 3, S, S]` float32 in [0, 1] (letterboxed slice), one output `[B, 4 + classes,
- * anchors]` in the YOLOv8 convention.
+ * Detectors run through src/detect/detector-session.ts.
  */
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { basename } from 'node:path';
@@ -37,14 +37,6 @@ function fixedBatchSize(session: InferenceSession): number | null {
   if (!metadata || !metadata.isTensor) return null;
   const first = metadata.shape[0];
   return typeof first === 'number' && first > 0 ? first : null;
-}
-
-/** The square input side of a detector, from its input shape, or null when it is dynamic. */
-export function staticInputSide(session: InferenceSession): number | null {
-  const metadata = session.inputMetadata[0];
-  if (!metadata || !metadata.isTensor) return null;
-  const side = metadata.shape[3];
-  return typeof side === 'number' && side > 0 ? side : null;
 }
 
 export interface ClassifierResult {
@@ -116,35 +108,5 @@ export class OnnxClassifier {
       }
     }
     return { logits, cam, camHeight, camWidth };
-  }
-}
-
-/** A detector session; runs one letterboxed slice at a time, or a batch when the model allows it. */
-export class OnnxDetector {
-  readonly batchSize: number;
-
-  constructor(
-    private readonly session: InferenceSession,
-    readonly inputSidePx: number,
-    readonly file: string,
-  ) {
-    this.batchSize = fixedBatchSize(session) ?? 4;
-  }
-
-  /** Runs `count` images `[count, 3, S, S]`; returns the raw output and its dims per batch. */
-  async run(input: Float32Array, count: number): Promise<{ data: Float32Array; dims: number[] }> {
-    const side = this.inputSidePx;
-    const feeds = { [this.session.inputNames[0]]: new Tensor('float32', input, [count, 3, side, side]) };
-    try {
-      const outputs = await this.session.run(feeds);
-      const out = outputs[this.session.outputNames[0]];
-      return { data: out.data as Float32Array, dims: [...out.dims] };
-    } catch (error) {
-      throw new LilnetError('ONNX_INFERENCE_FAILED', `detector ${this.file} failed: ${(error as Error).message}`, {
-        file: this.file,
-        hint: `the detector must take [B, 3, ${side}, ${side}] float32 input`,
-        cause: error,
-      });
-    }
   }
 }

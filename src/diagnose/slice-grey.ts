@@ -1,14 +1,15 @@
 /**
  * One slice of a series as grey levels in [0, 255], the form the detector and the classifiers read.
- * HU series are windowed with the straight ramp the training data of `lilnet synth` use; display-ready grey series are used as stored (16-bit grey scaled down to 8 bits).
+ * HU series are windowed with the DICOM linear function, as the training data of `lilnet synth` are;
+ * display-ready grey series are used as stored (16-bit grey scaled down to 8 bits).
  */
 import { sliceView, type DisplayWindow, type Series } from '../imaging/volume.ts';
-import { windowToUint8 } from '../data/window.ts';
+import { applyWindow } from '../imaging/window.ts';
 
 /** Returns a new array of `columns * rows` grey levels in [0, 255] for slice `z`. */
 export function sliceToGrey(series: Series, z: number, window: DisplayWindow | null): Float32Array {
   const values = sliceView(series, z);
-  if (series.unit === 'HU' && window) return Float32Array.from(windowToUint8(values, window));
+  if (series.unit === 'HU' && window) return Float32Array.from(applyWindow(values, window));
   const out = new Float32Array(values);
   const scale = series.unit === 'grey' && seriesMax(series) > 255 ? 255 / 65535 : 1;
   for (let i = 0; i < out.length; i++) out[i] = Math.min(255, Math.max(0, out[i] * scale));
