@@ -25,8 +25,11 @@ const JPEG_PROCESS_SYNTAXES = new Set([
 ]);
 
 export interface StoredFrames {
-  /** Stored values of all frames, frame after frame, each `columns * rows * samplesPerPixel` values. */
-  values: Int32Array;
+  /**
+   * Stored values of all frames, frame after frame, each `columns * rows * samplesPerPixel` values. Full 16-bit
+   * little-endian data comes back as a view of the file bytes (no copy); everything else as Int32Array.
+   */
+  values: Int32Array | Int16Array | Uint16Array;
   frameCount: number;
   warnings: string[];
 }
@@ -124,7 +127,6 @@ function readNativeFrames(
   const samplesPerFrame = attributes.columns * attributes.rows * attributes.samplesPerPixel;
   const frameCount = attributes.numberOfFrames;
   const total = samplesPerFrame * frameCount;
-  const values = new Int32Array(total);
   const bytes = new Uint8Array(
     dataSet.byteArray.buffer,
     dataSet.byteArray.byteOffset + element.dataOffset,
@@ -140,6 +142,7 @@ function readNativeFrames(
       { file, hint: 'the file is truncated or its Rows/Columns/NumberOfFrames are wrong: export it again' },
     );
   }
+  const values = new Int32Array(total);
   if (attributes.bitsAllocated === 1) {
     unpackBits(bytes, values);
     return { values, frameCount, warnings: [] };
@@ -148,7 +151,16 @@ function readNativeFrames(
     transferSyntaxUid === EXPLICIT_VR_BIG_ENDIAN
       ? swapWordBytes(bytes.subarray(0, neededBytes), attributes.bitsAllocated)
       : bytes;
-  wordsToStored(littleEndian, attributes.bitsAllocated, bitLayout(attributes), values, 0, total);
+  const layout = bitLayout(attributes);
+  if (attributes.bitsAllocated === 16 && layout.bitsStored === 16 && layout.shift === 0) {
+    // The common CT case: the words are the stored values, so view them in place of copying.
+    const aligned = littleEndian.byteOffset % 2 === 0 ? littleEndian : littleEndian.slice(0, neededBytes);
+    const view = layout.signed
+      ? new Int16Array(aligned.buffer, aligned.byteOffset, total)
+      : new Uint16Array(aligned.buffer, aligned.byteOffset, total);
+    return { values: view, frameCount, warnings: [] };
+  }
+  wordsToStored(littleEndian, attributes.bitsAllocated, layout, values, 0, total);
   return { values, frameCount, warnings: [] };
 }
 

@@ -104,7 +104,11 @@ function unitOf(attributes: ImageAttributes): VoxelUnit {
  * PixelPaddingRangeLimit) become the lowest modality value of the non-padding voxels, so they read as air in CT
  * and never as a spurious extreme.
  */
-function toModalityValues(stored: Int32Array, attributes: ImageAttributes, warnings: string[]): Float32Array {
+function toModalityValues(
+  stored: Int32Array | Int16Array | Uint16Array,
+  attributes: ImageAttributes,
+  warnings: string[],
+): Float32Array {
   const { rescaleSlope: slope, rescaleIntercept: intercept } = attributes;
   const values = new Float32Array(stored.length);
   const padding = attributes.pixelPaddingValue;
