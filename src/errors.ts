@@ -58,6 +58,10 @@ export const ERROR_CODES = {
   TORCH_OP_FAILED: 'a libtorch operation failed (mismatched shapes or dtypes); the message names the call',
   TORCH_TENSOR_DISPOSED: 'a torch tensor was used after it was disposed or after its scope ended',
   TRAINING_CHECKPOINT_INVALID: 'a lilnet training checkpoint is truncated, damaged or of an unknown version',
+  // Training datasets and runs (src/data, src/train)
+  DATASET_CSV_INVALID: 'a dataset CSV lacks the ID and Cancer columns, has an unknown label code or cannot be decoded',
+  DATASET_INVALID: 'a training dataset has no usable images, a patient without crops, or one class only',
+  TRAIN_RUN_INVALID: 'a training run folder to resume lacks its checkpoint or was made with other settings',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
