@@ -1,0 +1,147 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateSynthDataset } from '../../src/data/synth/generate.ts';
+import { classifyCrops, listCrops } from '../../src/diagnose/classify-stage.ts';
+import { CLASSIFIER_INPUT_SIZE_PX, CROP_MARGIN_FRACTION, CROP_MIN_SIDE_PX, CROP_WINDOW } from '../../src/diagnose/crop.ts';
+import { diagnoseCase } from '../../src/diagnose/diagnose-case.ts';
+import { buildLesionReports, patientClassification } from '../../src/diagnose/lesion-reports.ts';
+import { loadModels } from '../../src/diagnose/load-models.ts';
+import { matchAcrossPhases, type PhaseTrack } from '../../src/diagnose/match-phases.ts';
+import { LESION_CLASSES, type DiagnosisReport } from '../../src/diagnose/report-types.ts';
+import { readCase } from '../../src/imaging/read-case.ts';
+import { writeUntrainedModels } from './helpers/untrained-models.ts';
+
+let root: string;
+let caseDir: string;
+let modelsDir: string;
+
+interface TruthBox {
+  slice: number;
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+interface Truth {
+  lesions: { type: string; boxes: Record<string, TruthBox[]> }[];
+}
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), 'lilnet-diagnose-'));
+  await generateSynthDataset({ outDir: join(root, 'synth'), patients: 1, slices: 12, size: 256, outputs: ['dicom'], seed: 3 });
+  const cases = join(root, 'synth', 'cases');
+  caseDir = join(cases, readdirSync(cases)[0]);
+  modelsDir = join(root, 'models');
+  mkdirSync(modelsDir);
+  writeUntrainedModels(modelsDir);
+});
+
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function readReport(outDir: string): DiagnosisReport {
+  return JSON.parse(readFileSync(join(outDir, 'report.json'), 'utf8')) as DiagnosisReport;
+}
+
+test('untrained detector reports no focal lesion', async () => {
+  const outDir = join(root, 'out-none');
+  const stages: string[] = [];
+  const report = await diagnoseCase(caseDir, { outDir, modelsDir, onProgress: (stage) => stages.push(stage) });
+  assert.equal(report.noFocalLesionDetected, true);
+  assert.equal(report.lesions.length, 0);
+  assert.equal(report.patient, null);
+  assert.deepEqual(report.case.phasesUsed, ['AP', 'PVP']);
+  assert.deepEqual(report.case.phasesMissing, []);
+  assert.equal(report.case.series.length, 4);
+  assert.equal(report.case.series.filter((s) => s.used).length, 2);
+  assert.equal(report.detection.confidenceThreshold, 0.25);
+  assert.ok(report.warnings.some((w) => w.code === 'no-focal-lesion' && w.message.includes('0.25')));
+  assert.equal(report.demoModels, false);
+  assert.deepEqual(report.models.map((m) => m.role), ['detector', 'benign-malignant', 'malignant-subtype', 'benign-subtype']);
+  assert.ok(report.models.every((m) => /^[0-9a-f]{16}$/.test(m.version)));
+  assert.deepEqual(readReport(outDir), report);
+  const html = readFileSync(join(outDir, 'report.html'), 'utf8');
+  assert.match(html, /No focal lesion detected/);
+  assert.match(html, /confidence threshold of 0\.25/);
+  assert.doesNotMatch(html, /must not be used for diagnosis/);
+  assert.deepEqual(stages.filter((s, i) => stages.indexOf(s) === i), ['read-case', 'load-models', 'detect', 'match', 'classify', 'report', 'done']);
+  assert.ok(report.timingsMs.total >= report.timingsMs.detect);
+});
+
+test('requested phases limit the series', async () => {
+  const report = await diagnoseCase(caseDir, { outDir: join(root, 'out-dp'), modelsDir, phases: ['dp,CT'] });
+  assert.deepEqual(report.case.phasesUsed, ['DP', 'NC']);
+});
+
+test('missing requested phase is reported', async () => {
+  const partial = join(root, 'case-ap-only');
+  mkdirSync(join(partial, 'AP'), { recursive: true });
+  for (const file of readdirSync(join(caseDir, 'AP'))) copyFileSync(join(caseDir, 'AP', file), join(partial, 'AP', file));
+  // An unreadable file beside the series must be listed and must not stop the diagnosis.
+  writeFileSync(join(partial, 'AP', 'broken.dcm'), Buffer.from('not a DICOM file'));
+  const report = await diagnoseCase(partial, { outDir: join(root, 'out-ap'), modelsDir });
+  assert.deepEqual(report.case.phasesUsed, ['AP']);
+  assert.deepEqual(report.case.phasesMissing, ['PVP']);
+  assert.ok(report.warnings.some((w) => w.code === 'phase-missing' && w.phase === 'PVP'));
+  assert.equal(report.case.failedFiles.length, 1);
+  assert.equal(report.case.failedFiles[0].file, 'broken.dcm');
+  await assert.rejects(diagnoseCase(partial, { outDir: join(root, 'out-ap2'), modelsDir, phases: ['PVP'] }), /none of the requested phases PVP/);
+});
+
+test('unknown phase name is rejected', async () => {
+  await assert.rejects(diagnoseCase(caseDir, { outDir: join(root, 'out-bad'), modelsDir, phases: ['venous-late'] }), /unknown phase "venous-late"/);
+});
+
+test('models folder without detector fails clearly', async () => {
+  const partialModels = join(root, 'models-no-detector');
+  mkdirSync(partialModels);
+  copyFileSync(join(modelsDir, 'benign-malignant.onnx'), join(partialModels, 'benign-malignant.onnx'));
+  // Only reachable when no bundled detector exists; with one, the slot falls back to it.
+  if (existsSync(join(process.cwd(), 'models', 'detector.onnx'))) return;
+  await assert.rejects(diagnoseCase(caseDir, { outDir: join(root, 'out-nodet'), modelsDir: partialModels }), /no detector model found/);
+});
+
+test('truth boxes flow through classification and report', async () => {
+  // The detector is replaced by the phantom's true boxes, so that crops, classifiers, CAM overlays and the
+  // probability composition run on real lesion positions whatever the detector finds.
+  const ctCase = await readCase(caseDir);
+  const truth = JSON.parse(readFileSync(join(caseDir, 'truth.json'), 'utf8')) as Truth;
+  const tracksBySeries: PhaseTrack[][] = ['AP', 'PVP'].map((phase) => {
+    const series = ctCase.series.find((s) => s.phase === phase)!;
+    return truth.lesions.map((lesion) => ({
+      series,
+      boxes: lesion.boxes[phase].map((b) => ({ sliceIndex: b.slice, confidence: 0.9, box: { x1: b.x0, y1: b.y0, x2: b.x1, y2: b.y1 } })),
+    }));
+  });
+  const matched = matchAcrossPhases(tracksBySeries);
+  assert.equal(matched.length, truth.lesions.length);
+  assert.ok(matched.every((lesion) => lesion.tracks.length === 2 && lesion.matchedBy === 'position'));
+
+  const models = await loadModels(modelsDir);
+  const crops = listCrops(matched, { marginFraction: CROP_MARGIN_FRACTION, minSidePx: CROP_MIN_SIDE_PX, inputSizePx: CLASSIFIER_INPUT_SIZE_PX, window: CROP_WINDOW });
+  const boxCount = tracksBySeries.flat().reduce((sum, track) => sum + track.boxes.length, 0);
+  assert.equal(crops.length, boxCount);
+  const outputs = await classifyCrops(crops, models.classifiers, CROP_WINDOW);
+
+  const outDir = join(root, 'out-truth');
+  mkdirSync(join(outDir, 'overlays'), { recursive: true });
+  const { lesions, perLesionLogits } = await buildLesionReports({ lesions: matched, outputs, outDir, window: CROP_WINDOW });
+  assert.equal(lesions[0].id, 'L1');
+  for (const lesion of lesions) {
+    const classification = lesion.classification!;
+    const total = LESION_CLASSES.reduce((sum, name) => sum + (classification.probabilities[name] as number), 0);
+    assert.ok(Math.abs(total - 1) < 1e-6, `six-class probabilities of ${lesion.id} sum to ${total}`);
+    assert.equal(classification.benignMalignant.cropCount, lesion.phases.reduce((sum, p) => sum + p.cropCount, 0));
+    for (const phase of lesion.phases) {
+      const overlay = phase.overlays[0];
+      assert.ok(existsSync(join(outDir, overlay.boxes)), `missing ${overlay.boxes}`);
+      assert.ok(overlay.heatmap && existsSync(join(outDir, overlay.heatmap)), `missing heatmap of ${lesion.id} ${phase.phase}`);
+      assert.ok(phase.maxDiameterMm !== null && phase.maxDiameterMm > 0);
+      assert.ok(phase.centreMm !== null);
+    }
+  }
+  const patient = patientClassification(perLesionLogits)!;
+  assert.equal(patient.benignMalignant.cropCount, boxCount);
+});
