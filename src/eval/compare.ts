@@ -73,6 +73,7 @@ function pairPatients(a: PredictionSet, b: PredictionSet): { pairsA: PatientPred
       { hint: 'compare two models of the same task, and pass --task when both files have three classes' },
     );
   }
+
   const byPatientB = new Map(b.patients.map((patient) => [patient.patient, patient]));
   const pairsA: PatientPrediction[] = [];
   const pairsB: PatientPrediction[] = [];
@@ -88,6 +89,7 @@ function pairPatients(a: PredictionSet, b: PredictionSet): { pairsA: PatientPred
     pairsA.push(patient);
     pairsB.push(other);
   }
+
   if (relabelled.length > 0) {
     const [first, firstOther] = relabelled[0];
     throw new LilnetError(
@@ -102,6 +104,7 @@ function pairPatients(a: PredictionSet, b: PredictionSet): { pairsA: PatientPred
       },
     );
   }
+
   const pairedIds = new Set(pairsA.map((patient) => patient.patient));
   const onlyB = b.patients.filter((patient) => !pairedIds.has(patient.patient)).map((patient) => patient.patient);
   if (pairsA.length === 0) {
@@ -109,6 +112,7 @@ function pairPatients(a: PredictionSet, b: PredictionSet): { pairsA: PatientPred
       hint: 'a paired comparison needs both models scored on the same patients, with the same identifiers',
     });
   }
+
   const warnings: EvalWarning[] = [];
   if (onlyA.length + onlyB.length > 0) {
     warnings.push({

@@ -91,8 +91,10 @@ export function delongTest(
   if (scoresA.length !== scoresB.length || scoresA.length !== positive.length) {
     throw new LilnetError('INTERNAL', 'delongTest: the two score arrays and the labels differ in length');
   }
-  const pick = (scores: ArrayLike<number>, wanted: boolean): Float64Array =>
-    Float64Array.from(Array.from({ length: scores.length }, (_, i) => i).filter((i) => positive[i] === wanted), (i) => scores[i]);
+  const pick = (scores: ArrayLike<number>, positiveSide: boolean): Float64Array => {
+    const indices = Array.from({ length: scores.length }, (_, i) => i).filter((i) => positive[i] === positiveSide);
+    return Float64Array.from(indices, (i) => scores[i]);
+  };
   const positiveA = pick(scoresA, true);
   const negativeA = pick(scoresA, false);
   const positiveB = pick(scoresB, true);

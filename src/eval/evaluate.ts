@@ -109,7 +109,7 @@ function metricWarnings(values: MetricValues, classes: readonly string[]): EvalW
   const defined = values.aucPerClass.filter((auc) => auc !== null).length;
   classes.forEach((name, k) => {
     if (values.aucPerClass[k] !== null) return;
-    const why =
+    const reason =
       values.support[k] === 0
         ? `no patient has the label ${name}`
         : `every patient has the label ${name}, so there are no negatives`;
@@ -119,7 +119,7 @@ function metricWarnings(values: MetricValues, classes: readonly string[]): EvalW
         : `auc_macro and auc_weighted average the ${defined} class(es) where the AUC is defined.`;
     warnings.push({
       kind: 'class-absent',
-      message: `The one-vs-rest AUC of ${name} is undefined (null) because ${why}; ${averages}`,
+      message: `The one-vs-rest AUC of ${name} is undefined (null) because ${reason}; ${averages}`,
     });
   });
   classes.forEach((name, k) => {

@@ -141,6 +141,7 @@ export function formatComparison(report: ComparisonReport): string {
   lines.push(`${''.padEnd(14)}${'A'.padStart(10)}${'B'.padStart(10)}`);
   lines.push(`${'accuracy'.padEnd(14)}${percent(report.a.accuracy).padStart(10)}${percent(report.b.accuracy).padStart(10)}`);
   lines.push(`${'AUC macro'.padEnd(14)}${percent(report.a.auc_macro).padStart(10)}${percent(report.b.auc_macro).padStart(10)}`);
+
   lines.push('', "DeLong's test, one class vs rest (difference A - B)");
   lines.push(`${'class'.padEnd(12)}${'AUC A'.padStart(9)}${'AUC B'.padStart(9)}${'diff.'.padStart(9)}   ${'95% CI'.padEnd(20)}${'z'.padStart(8)}  p`);
   for (const name of report.classes) {
@@ -154,6 +155,7 @@ export function formatComparison(report: ComparisonReport): string {
         `${interval(test.ci95).padEnd(20)}${(test.z === null ? 'n/a' : test.z.toFixed(3)).padStart(8)}  ${formatP(test.p_value)}`,
     );
   }
+
   lines.push('', `McNemar's test of the accuracies: ${mcnemarText(report.mcnemar)}`);
   lines.push(`  both right ${report.mcnemar.bothCorrect}, only A right ${report.mcnemar.onlyACorrect}, only B right ${report.mcnemar.onlyBCorrect}, both wrong ${report.mcnemar.bothWrong}`);
   if (report.bootstrap) {

@@ -3,8 +3,8 @@
  * confusion matrix and, for two classes, sensitivity, specificity, PPV and NPV of class 1.
  *
  * Every function takes optional case weights so that a bootstrap resample is scored as a count per patient.
- * Conventions, chosen to match scikit-learn 1.2: precision, recall and F1 of a class with an empty denominator
- * are 0 (its `zero_division=0`); "weighted" averages weight each class by its number of reference cases. The
+ * The conventions match scikit-learn 1.2. Precision, recall and F1 of a class with an empty denominator are 0
+ * (its `zero_division=0`). "Weighted" averages weight each class by its number of reference cases. The
  * AUC of a class without positives or without negatives is undefined and reported as null, and its macro and
  * weighted averages then run over the classes where it is defined. Sensitivity, specificity, PPV and NPV are
  * null when their denominator is empty.
@@ -142,7 +142,7 @@ export function computeMetrics(data: MetricData, weights?: ArrayLike<number>): M
   return values;
 }
 
-/** The scalar metrics that get bootstrap confidence intervals, keyed by their JSON path (`auc_per_class.HCC`). */
+/** Lists the scalar metrics that get bootstrap confidence intervals, keyed by JSON path (`auc_per_class.HCC`). */
 export function scalarMetrics(values: MetricValues, classes: readonly string[]): Map<string, number | null> {
   const scalars = new Map<string, number | null>([
     ['accuracy', values.accuracy],

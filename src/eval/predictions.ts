@@ -1,5 +1,5 @@
 /**
- * Reads model predictions for evaluation. Two CSV layouts are accepted, told apart by their header:
+ * Reads model predictions for evaluation. Two CSV layouts are accepted, distinguished by their header:
  *
  * - per patient: `patient`, `logit_0` ... `logit_{K-1}`, optional `pred_label`, `label`, any extra columns;
  * - per image: `patient`, `image`, `phase`, `logit_0` ... `logit_{K-1}`, `label`, any extra columns. The images
@@ -38,7 +38,7 @@ export interface PredictionSet {
   source: string;
   format: PredictionFormat;
   task: TaskDefinition;
-  /** What `PatientPrediction.scores` contains. */
+  /** Kind of values in `PatientPrediction.scores`. */
   scoreKind: ScoreKind;
   /** The aggregation used, for per-image input. */
   aggregation?: Aggregation;

@@ -68,7 +68,10 @@ test('compare LiLNet vs ResNet-50 runs DeLong and McNemar', () => {
   assert.equal(report.mcnemar.accuracyA.toFixed(3), '0.947');
   assert.equal(report.mcnemar.accuracyB.toFixed(3), '0.911');
   const difference = report.bootstrap?.auc_macro_difference;
-  assert.ok(difference?.ci95 && difference.ci95[0] < (difference.estimate as number) && (difference.estimate as number) < difference.ci95[1]);
+  const estimate = difference?.estimate as number;
+  const interval = difference?.ci95 as [number, number];
+  assert.ok(interval[0] < estimate, `lower bound ${interval[0]} vs ${estimate}`);
+  assert.ok(estimate < interval[1], `upper bound ${interval[1]} vs ${estimate}`);
 });
 
 test('compare rejects different labels', () => {
@@ -95,7 +98,9 @@ test('eval reports strata and readers', () => {
   assert.equal(junior.accuracy, 119 / 149);
   assert.equal(senior.accuracy, 135 / 149);
   assert.equal(junior.ai_accuracy, bySize.accuracy);
-  assert.ok(junior.ci95?.accuracy && junior.ci95.accuracy[0] < junior.accuracy);
+  const juniorInterval = junior.ci95?.accuracy as [number, number];
+  assert.ok(juniorInterval[0] < junior.accuracy, `lower bound ${juniorInterval[0]}`);
+  assert.ok(junior.accuracy < juniorInterval[1], `upper bound ${juniorInterval[1]}`);
   assert.ok(['exact-binomial', 'chi-square-continuity-corrected'].includes(junior.mcnemar.method));
 });
 

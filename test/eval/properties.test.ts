@@ -102,8 +102,11 @@ test('bootstrap CI covers every point estimate', () => {
     assert.ok(intervals.size >= 9 + 4 * report.classes.length, `${file}: ${intervals.size} intervals`);
     for (const [name, interval] of intervals) {
       const estimate = pointEstimate(report, name);
-      assert.ok(interval !== null && typeof estimate === 'number', `${file} ${name}: interval ${interval}, estimate ${estimate}`);
-      assert.ok(interval[0] <= estimate && estimate <= interval[1], `${file} ${name}: ${estimate} outside [${interval}]`);
+      assert.ok(interval !== null, `${file} ${name}: no interval`);
+      assert.equal(typeof estimate, 'number', `${file} ${name}: estimate ${estimate}`);
+      const value = estimate as number;
+      assert.ok(interval[0] <= value, `${file} ${name}: ${value} below [${interval}]`);
+      assert.ok(value <= interval[1], `${file} ${name}: ${value} above [${interval}]`);
       assert.ok(interval[0] < interval[1], `${file} ${name}: empty interval [${interval}]`);
     }
   }

@@ -56,9 +56,9 @@ const CASES: Case[] = FILES.flatMap((file) =>
   ),
 );
 
-function close(actual: number | null | undefined, expected: number, what: string): void {
-  assert.ok(typeof actual === 'number', `${what}: expected a number, got ${actual}`);
-  assert.ok(Math.abs(actual - expected) <= TOLERANCE, `${what}: lilnet ${actual}, scikit-learn ${expected}`);
+function close(actual: number | null | undefined, expected: number, description: string): void {
+  assert.ok(typeof actual === 'number', `${description}: expected a number, got ${actual}`);
+  assert.ok(Math.abs(actual - expected) <= TOLERANCE, `${description}: lilnet ${actual}, scikit-learn ${expected}`);
 }
 
 function checkCase(report: EvaluationReport, oracle: OracleResult, name: string): void {

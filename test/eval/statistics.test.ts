@@ -41,8 +41,8 @@ function hanleyMcNeilRatings(): { ratings: number[]; abnormal: boolean[] } {
   return { ratings, abnormal };
 }
 
-function close(actual: number, expected: number, tolerance: number, what: string): void {
-  assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: ${actual} vs expected ${expected}`);
+function close(actual: number, expected: number, tolerance: number, description: string): void {
+  assert.ok(Math.abs(actual - expected) <= tolerance, `${description}: ${actual} vs expected ${expected}`);
 }
 
 test('erfc and normal CDF match known values', () => {

@@ -13,7 +13,11 @@ from scipy.stats import binomtest, chi2, norm
 
 
 def psi(x, y):
-    return 1.0 if x > y else 0.5 if x == y else 0.0
+    if x > y:
+        return 1.0
+    if x == y:
+        return 0.5
+    return 0.0
 
 
 def components(positive, negative):
