@@ -160,7 +160,10 @@ export async function diagnoseCase(casePath: string, options: DiagnoseOptions): 
   timingsMs.report = Math.round(performance.now() - stageStart);
   timingsMs.total = Object.values(timingsMs).reduce((sum, value) => sum + value, 0);
   await writeFile(join(options.outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
-  for (const warning of warnings) log.warn({ code: warning.code, phase: warning.phase }, warning.message);
+  log.info(
+    { lesions: lesions.length, warnings: warnings.map((w) => w.code), totalMs: timingsMs.total },
+    'diagnosis finished',
+  );
   options.onProgress?.('done', 1);
   return report;
 }

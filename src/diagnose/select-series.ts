@@ -118,16 +118,6 @@ export function selectSeries(ctCase: CtCase, requested: readonly Phase[] | null)
         phase,
       });
     }
-    if (phase === 'unknown') {
-      warnings.push({ code: 'phase-unknown', message: `series ${candidates[0].id} has no identifiable contrast phase; it was diagnosed as it is`, phase });
-    }
-    if (candidates[0].unit === 'grey') {
-      warnings.push({
-        code: 'not-hounsfield',
-        message: `series ${candidates[0].id} holds display-ready grey images, not Hounsfield units; the stored windowing was used`,
-        phase,
-      });
-    }
   }
   return { series: selected, phasesMissing, warnings };
 }
