@@ -1,6 +1,6 @@
 /**
  * NIfTI-1 and NIfTI-2 reader (`.nii`, `.nii.gz`) through nifti-reader-js. Values are scaled with
- * `scl_slope`/`scl_inter` (a slope of 0 means no scaling, as the NIfTI-1 standard says); the geometry comes
+ * `scl_slope`/`scl_inter` (in the NIfTI-1 standard a slope of 0 means no scaling); the geometry comes
  * from the header affine (sform or qform, as nifti-reader-js chooses), converted from RAS to DICOM's LPS.
  */
 import { readFile } from 'node:fs/promises';

@@ -143,8 +143,8 @@ export function identifyPhasesByContrastAndTime(
     .filter(({ entry, index }) => entry.isDicom && result[index].phase === 'unknown');
   if (open.length === 0) return result;
 
-  // Contrast attributes only tell phases apart when the case mixes series with and without an agent, or has
-  // several contrast series to rank by time; one contrast series alone could be any enhanced phase.
+  // Contrast attributes tell phases apart only when the case mixes series with and without an agent, or has
+  // several contrast series to rank by time. One contrast series alone could be any enhanced phase.
   const withAgent = open
     .filter(({ entry }) => entry.contrastBolusAgent && entry.acquisitionTimeS !== undefined)
     .sort((a, b) => a.entry.acquisitionTimeS! - b.entry.acquisitionTimeS!);

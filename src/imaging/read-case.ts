@@ -29,8 +29,8 @@ const log = moduleLogger('imaging.read-case');
 
 export interface ReadCaseOptions {
   /**
-   * Explicit phases, overriding every other rule: keys are series ids (SeriesInstanceUID, NIfTI or folder
-   * names), SeriesDescription values or folder names; values are NC (or CT), AP, PVP or DP.
+   * Explicit phases, overriding every other rule. Keys are series ids (SeriesInstanceUID, NIfTI or folder
+   * names), SeriesDescription values or folder names. Values are NC (or CT), AP, PVP or DP.
    */
   phaseMapping?: Record<string, string>;
   /** Unit of NIfTI voxel values; by default HU when the values include air (below -500). */

@@ -3,9 +3,9 @@
  * 16-bit exactly), JPEG through sharp, BMP through lilnet's own decoder. The values are grey levels, never
  * Hounsfield units: these images were windowed before export, so the unit is `grey`.
  *
- * Slice order in a folder: when every file name (without extension) is an integer, numeric order
- * (`0.jpg, 1.jpg, ..., 10.jpg`); otherwise natural order, comparing digit runs as numbers (`s2.png` before
- * `s10.png`).
+ * Slice order in a folder is numeric when every file name (without extension) is an integer
+ * (`0.jpg, 1.jpg, ..., 10.jpg`). Otherwise it is natural order, which compares digit runs as numbers
+ * (`s2.png` before `s10.png`).
  */
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';

@@ -58,7 +58,7 @@ export function defaultWindow(series: Series): DisplayWindow {
   return { centre: (min + max) / 2 + 0.5, width: max - min + 1 };
 }
 
-/** Parses a preset name or `W/L` (e.g. `400/40`, width first as radiologists say it). */
+/** Parses a preset name or `W/L` (e.g. `400/40`, width first, in the radiologists' W/L order). */
 export function parseWindow(text: string): DisplayWindow {
   if (text in WINDOW_PRESETS) return WINDOW_PRESETS[text as WindowPresetName];
   const match = /^\s*(\d+(?:\.\d+)?)\s*\/\s*(-?\d+(?:\.\d+)?)\s*$/.exec(text);

@@ -21,7 +21,7 @@ function newFolder(): string {
 const COLUMNS = 8;
 const ROWS = 6;
 
-/** A ramp of HU values with a distinct offset per slice, so slice order is visible in the values. */
+/** Builds a ramp of HU values with a distinct offset per slice, so slice order is visible in the values. */
 function rampHu(slices: number): Float32Array {
   const values = new Float32Array(COLUMNS * ROWS * slices);
   for (let z = 0; z < slices; z++) {

@@ -90,8 +90,10 @@ export function readImageAttributes(dataSet: DataSet): ImageAttributes {
   const pixelRepresentation = unsignedShort(dataSet, 'x00280103') ?? 0;
   const padding = unsignedShort(dataSet, 'x00280120');
   const paddingLimit = unsignedShort(dataSet, 'x00280121');
-  const toStored = (value: number | undefined): number | undefined =>
-    value === undefined ? undefined : pixelRepresentation === 1 ? signed(value, 16) : value;
+  const toStored = (value: number | undefined): number | undefined => {
+    if (value === undefined || pixelRepresentation !== 1) return value;
+    return signed(value, 16);
+  };
   const position = decimals(dataSet, 'x00200032');
   const orientation = decimals(dataSet, 'x00200037');
   const spacing = decimals(dataSet, 'x00280030');

@@ -15,7 +15,7 @@ export const EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2';
 export interface ParsedDicom {
   dataSet: DataSet;
   transferSyntaxUid: string;
-  /** How the file started: a Part 10 preamble, file meta without preamble, or a bare data set. */
+  /** Layout of the file start: a Part 10 preamble, file meta without preamble, or a bare data set. */
   layout: 'part10' | 'meta-without-preamble' | 'bare-data-set';
   warnings: string[];
 }

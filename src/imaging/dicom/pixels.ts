@@ -231,8 +231,8 @@ async function readEncapsulatedFrames(
     let layout = bitLayout(attributes);
     if (JPEG_2000_SYNTAXES.has(transferSyntaxUid)) {
       // A JPEG 2000 stream states its own sign and precision. When they disagree with PixelRepresentation
-      // (a known encoder fault), the decoded words are read with the stream's precision, sign-extended as
-      // PixelRepresentation says, as pydicom does.
+      // (a known encoder fault), the decoded words are read with the stream's precision, sign-extended
+      // according to PixelRepresentation, as pydicom does.
       const components = readJpeg2000Components(encoded);
       if (components && components.signed !== (attributes.pixelRepresentation === 1)) {
         layout = bitLayout(

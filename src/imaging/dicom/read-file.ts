@@ -1,6 +1,6 @@
 /**
  * Reads one DICOM file into frames of modality values (Hounsfield units for CT) with their geometry. Multi-frame
- * files give one frame per slice position, with per-frame positions from the functional groups; a DICOM SEG
+ * files give one frame per slice position, with per-frame positions from the functional groups. A DICOM SEG
  * gives label frames whose values are segment numbers.
  */
 import { readFile } from 'node:fs/promises';

@@ -4,7 +4,7 @@
  * InstanceNumber or file name unless the files carry no position at all.
  *
  * Findings that do not stop the volume (gaps, duplicates, mixed orientations, localizers, gantry tilt) become
- * series warnings; slices that cannot join the volume are left out and named in those warnings.
+ * series warnings. Slices that cannot join the volume are left out and named in those warnings.
  */
 import { basename, dirname } from 'node:path';
 import { angleDeg, cross, dot, median, norm, normalize, subtract, type Vector3 } from '../geometry.ts';
