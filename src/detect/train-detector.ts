@@ -356,10 +356,10 @@ export async function trainDetector(options: TrainDetectorOptions): Promise<Trai
       seconds: (performance.now() - started) / 1000,
     };
     history.push(record);
-    // Without validation images the latest epoch counts as the best.
-    const score = record.valF1At30 ?? (evaluation ? 0 : epoch);
+    // Without validation images the latest epoch counts as the best, and the best score stays -1 (none).
+    const score = evaluation ? (record.valF1At30 ?? 0) : -1;
     const checkpoint = checkpointFromStore(store, config);
-    if (score > bestScore) {
+    if (score > bestScore || (!evaluation && score === bestScore)) {
       bestScore = score;
       bestEpoch = epoch;
       writeDetectorCheckpoint(bestPath, checkpoint);

@@ -49,7 +49,7 @@ function stringHash(text: string): number {
   return hash;
 }
 
-/** Lists a dataset; `valFraction` applies to flat datasets only. */
+/** Lists a dataset; `valFraction` applies when the dataset has no non-empty val/ split of its own. */
 export function openYoloDataset(root: string, valFraction = 0.1): YoloDataset {
   const images = join(root, 'images');
   const labels = join(root, 'labels');
@@ -60,17 +60,20 @@ export function openYoloDataset(root: string, valFraction = 0.1): YoloDataset {
     });
   }
   let dataset: YoloDataset;
+  const threshold = valFraction * 2 ** 32;
+  const splitByHash = (all: YoloSample[]): YoloDataset => ({
+    root,
+    train: all.filter((sample) => stringHash(sample.name) >= threshold),
+    val: all.filter((sample) => stringHash(sample.name) < threshold),
+  });
   if (isFolder(join(images, 'train'))) {
-    const val = isFolder(join(images, 'val')) ? listSamples(join(images, 'val'), join(labels, 'val')) : [];
-    dataset = { root, train: listSamples(join(images, 'train'), join(labels, 'train')), val };
+    const train = listSamples(join(images, 'train'), join(labels, 'train'));
+    const valFolder = join(images, 'val');
+    const val = isFolder(valFolder) ? listSamples(valFolder, join(labels, 'val')) : [];
+    // A train/ folder without a (non-empty) val/ folder is split like a flat dataset.
+    dataset = val.length > 0 ? { root, train, val } : splitByHash(train);
   } else {
-    const all = listSamples(images, labels);
-    const threshold = valFraction * 2 ** 32;
-    dataset = {
-      root,
-      train: all.filter((sample) => stringHash(sample.name) >= threshold),
-      val: all.filter((sample) => stringHash(sample.name) < threshold),
-    };
+    dataset = splitByHash(listSamples(images, labels));
   }
   if (dataset.train.filter((sample) => sample.labelFile).length === 0) {
     throw new LilnetError('DETECTION_DATASET_INVALID', `${root} has no labelled training image`, {
