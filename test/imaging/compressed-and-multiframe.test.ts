@@ -1,0 +1,124 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import dcmjsCodecs from 'dcmjs-codecs';
+import { writeCtSeriesDicom } from '../../src/imaging/dicom/writer.ts';
+import { readDicomBytes, readDicomFile } from '../../src/imaging/dicom/read-file.ts';
+import { readCase } from '../../src/imaging/read-case.ts';
+
+const root = await mkdtemp(join(tmpdir(), 'lilnet-compressed-'));
+after(() => rm(root, { recursive: true, force: true }));
+
+const COLUMNS = 16;
+const ROWS = 12;
+const hounsfieldUnits = Float32Array.from({ length: COLUMNS * ROWS }, (_, i) => -1024 + i * 13);
+
+const LOSSLESS_SYNTAXES: Record<string, string> = {
+  'implicit VR little endian': '1.2.840.10008.1.2',
+  'explicit VR big endian': '1.2.840.10008.1.2.2',
+  'RLE lossless': '1.2.840.10008.1.2.5',
+  'JPEG lossless': '1.2.840.10008.1.2.4.70',
+  'JPEG-LS lossless': '1.2.840.10008.1.2.4.80',
+  'JPEG 2000 lossless': '1.2.840.10008.1.2.4.90',
+  'HTJ2K lossless': '1.2.840.10008.1.2.4.201',
+  'HTJ2K lossless RPCL': '1.2.840.10008.1.2.4.202',
+  'JPEG XL lossless': '1.2.840.10008.1.2.4.110',
+};
+
+test('lossless transcodes decode to written HU', async () => {
+  // dcmjs-codecs encodes; lilnet must decode every lossless syntax back to the written signed 12-bit values.
+  // The encoders expect sign-extended words, hence maskUnusedBits false.
+  const [file] = await writeCtSeriesDicom(join(root, 'source'), {
+    patientId: 'SYNTH-003',
+    patientName: 'SYNTHETIC^THREE',
+    columns: COLUMNS,
+    rows: ROWS,
+    slices: 1,
+    hounsfieldUnits,
+    bitsStored: 12,
+    pixelRepresentation: 1,
+    rescaleIntercept: 0,
+    maskUnusedBits: false,
+  });
+  await dcmjsCodecs.NativeCodecs.initializeAsync();
+  const source = readFileSync(file);
+  for (const [name, uid] of Object.entries(LOSSLESS_SYNTAXES)) {
+    const transcoder = new dcmjsCodecs.Transcoder(
+      source.buffer.slice(source.byteOffset, source.byteOffset + source.length),
+    );
+    transcoder.transcode(uid);
+    const image = await readDicomBytes(new Uint8Array(transcoder.getDicomPart10()), `${name}.dcm`);
+    assert.equal(image.transferSyntaxUid, uid, name);
+    assert.deepEqual(image.frames[0].values, hounsfieldUnits, `${name} differs from the written values`);
+  }
+});
+
+function hasPydicom(): boolean {
+  return spawnSync('/usr/bin/python3', ['-c', 'import pydicom, numpy'], { encoding: 'utf8' }).status === 0;
+}
+
+test(
+  'multi-frame file sorts frames by position',
+  { skip: !hasPydicom() && 'pydicom is not installed for /usr/bin/python3' },
+  async () => {
+    const slices = 3;
+    const values = new Float32Array(COLUMNS * ROWS * slices);
+    for (let z = 0; z < slices; z++)
+      values.fill(-500 + 100 * z, z * COLUMNS * ROWS, (z + 1) * COLUMNS * ROWS);
+    const files = await writeCtSeriesDicom(join(root, 'frames'), {
+      patientId: 'SYNTH-004',
+      patientName: 'SYNTHETIC^FOUR',
+      columns: COLUMNS,
+      rows: ROWS,
+      slices,
+      hounsfieldUnits: values,
+      pixelSpacingMm: [0.6, 0.9],
+      sliceSpacingMm: 3,
+    });
+    const output = join(root, 'multi', 'enhanced.dcm');
+    // pydicom builds one file with the frames in reverse order, positions only in the functional groups.
+    const script = `
+import sys, os, pydicom
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+files = sys.argv[2:]
+datasets = [pydicom.dcmread(f) for f in files][::-1]
+out = datasets[0]
+shared = Dataset()
+orientation = Dataset(); orientation.ImageOrientationPatient = out.ImageOrientationPatient
+measures = Dataset(); measures.PixelSpacing = out.PixelSpacing; measures.SliceThickness = out.SliceThickness
+shared.PlaneOrientationSequence = Sequence([orientation])
+shared.PixelMeasuresSequence = Sequence([measures])
+out.SharedFunctionalGroupsSequence = Sequence([shared])
+frames = []
+for d in datasets:
+    item = Dataset(); position = Dataset(); position.ImagePositionPatient = d.ImagePositionPatient
+    item.PlanePositionSequence = Sequence([position]); frames.append(item)
+out.PerFrameFunctionalGroupsSequence = Sequence(frames)
+out.NumberOfFrames = len(datasets)
+del out.ImagePositionPatient; del out.ImageOrientationPatient; del out.PixelSpacing
+out.PixelData = b''.join(d.PixelData for d in datasets)
+os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True)
+out.save_as(sys.argv[1], write_like_original=False)
+`;
+    const result = spawnSync('/usr/bin/python3', ['-c', script, output, ...files], { encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+
+    const image = await readDicomFile(output);
+    assert.equal(image.frames.length, 3);
+    assert.deepEqual(image.frames[0].positionMm, [0, 0, 6]);
+    assert.deepEqual(image.pixelSpacingMm, [0.6, 0.9]);
+
+    const ctCase = await readCase(join(root, 'multi'));
+    const [series] = ctCase.series;
+    assert.deepEqual(series.geometry.dimensions, [COLUMNS, ROWS, 3]);
+    assert.deepEqual(series.sliceFiles, [output]);
+    assert.equal(series.geometry.spacingMm[2], 3);
+    for (let z = 0; z < slices; z++)
+      assert.equal(series.voxels[z * COLUMNS * ROWS], -500 + 100 * z, `slice ${z}`);
+  },
+);
