@@ -96,3 +96,24 @@ test('inspect missing path fails clearly', () => {
   assert.equal(result.status, 1);
   assert.match(result.stderr, /\[FILE_NOT_FOUND\] path .*no-such-folder does not exist/);
 });
+
+test('inspect --phase sets a phase', async () => {
+  const hu = Float32Array.from({ length: 8 }, (_, i) => i);
+  await writeCtSeriesDicom(join(root, 'mapped', 'series-a'), {
+    patientId: 'SYNTH-005',
+    patientName: 'SYNTHETIC^FIVE',
+    columns: 2,
+    rows: 2,
+    slices: 2,
+    hounsfieldUnits: hu,
+  });
+  const result = inspect(join(root, 'mapped'), '--json', '--phase', 'series-a=DP');
+  assert.equal(result.status, 0, result.stderr);
+  const report = JSON.parse(result.stdout);
+  assert.equal(report.series[0].phase, 'DP');
+  assert.equal(report.series[0].phaseSource, 'user');
+
+  const invalid = inspect(join(root, 'mapped'), '--phase', 'series-a=venous-ish');
+  assert.equal(invalid.status, 1);
+  assert.match(invalid.stderr, /\[PHASE_MAPPING_INVALID\] phase "venous-ish" is not a known contrast phase/);
+});

@@ -271,3 +271,24 @@ test('slice of another size goes to failedFiles', async () => {
   assert.equal(ctCase.failedFiles.length, 1);
   assert.match(ctCase.failedFiles[0].reason, /2\.png is 3 x 1, unlike the 2 x 1 slices/);
 });
+
+test('phase folders of slice images', async () => {
+  const patient = join(root, 'patient-07');
+  for (const [folder, value] of [
+    ['CT', 10],
+    ['AP', 20],
+    ['PVP', 30],
+  ] as const) {
+    await mkdir(join(patient, folder), { recursive: true });
+    for (let index = 0; index < 3; index++) {
+      await writeFile(join(patient, folder, `${index}.png`), png16(2, [value + index, value + index]));
+    }
+  }
+  const ctCase = await readCase(patient);
+  const phases = ctCase.series
+    .map((series) => `${series.phase}:${series.phaseSource}:${series.voxels[0]}`)
+    .sort();
+  assert.deepEqual(phases, ['AP:folder-name:20', 'NC:folder-name:10', 'PVP:folder-name:30']);
+  assert.ok(ctCase.warnings.includes('missing phases: DP'));
+  assert.ok(ctCase.series.every((series) => series.unit === 'grey'));
+});
