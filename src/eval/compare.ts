@@ -15,7 +15,7 @@ import {
   type LabelSource,
   type PerClass,
 } from './evaluate.ts';
-import { mcnemarTest, type McNemarResult } from './mcnemar.ts';
+import { mcnemarReport, mcnemarTest, type McNemarReport } from './mcnemar.ts';
 import { computeMetrics } from './metrics.ts';
 import type { PatientPrediction, PredictionSet } from './predictions.ts';
 import { listSome, type EvalWarning } from './warnings.ts';
@@ -54,7 +54,7 @@ export interface ComparisonReport {
   /** DeLong's test per class (one-vs-rest); null for a class whose AUC is undefined. */
   delong: PerClass<DelongReport | null>;
   /** McNemar's test of the paired accuracies, A against B. */
-  mcnemar: McNemarResult;
+  mcnemar: McNemarReport;
   bootstrap?: {
     resamples: number;
     seed: number;
@@ -182,7 +182,7 @@ export function comparePredictions(a: PredictionSet, b: PredictionSet, options: 
     a: summary(a, metricsA),
     b: summary(b, metricsB),
     delong,
-    mcnemar: mcnemarTest(correctness(dataA), correctness(dataB)),
+    mcnemar: mcnemarReport(mcnemarTest(correctness(dataA), correctness(dataB))),
     warnings: [...a.warnings, ...b.warnings, ...recordedPredictionWarnings(a), ...recordedPredictionWarnings(b), ...warnings],
   };
 

@@ -2,7 +2,7 @@
 import { basename } from 'node:path';
 import type { ComparisonReport } from './compare.ts';
 import type { EvaluationReport, Interval, MetricReport } from './evaluate.ts';
-import type { McNemarResult } from './mcnemar.ts';
+import type { McNemarReport } from './mcnemar.ts';
 import type { ReaderComparison } from './readers.ts';
 import { taskTitle } from './report-plots.ts';
 import type { StrataReport } from './strata.ts';
@@ -98,9 +98,9 @@ function strataLines(strata: StrataReport): string[] {
   return lines;
 }
 
-function mcnemarText(result: McNemarResult): string {
+function mcnemarText(result: McNemarReport): string {
   const method = result.method === 'exact-binomial' ? 'exact binomial' : `chi-square ${result.statistic?.toFixed(3)} with continuity correction`;
-  return `p = ${formatP(result.pValue)} (${method}; discordant ${result.onlyACorrect}/${result.onlyBCorrect})`;
+  return `p = ${formatP(result.p_value)} (${method}; discordant ${result.only_a_correct}/${result.only_b_correct})`;
 }
 
 function readerLines(readers: ReaderComparison): string[] {
@@ -157,7 +157,8 @@ export function formatComparison(report: ComparisonReport): string {
   }
 
   lines.push('', `McNemar's test of the accuracies: ${mcnemarText(report.mcnemar)}`);
-  lines.push(`  both right ${report.mcnemar.bothCorrect}, only A right ${report.mcnemar.onlyACorrect}, only B right ${report.mcnemar.onlyBCorrect}, both wrong ${report.mcnemar.bothWrong}`);
+  const table = report.mcnemar;
+  lines.push(`  both right ${table.both_correct}, only A right ${table.only_a_correct}, only B right ${table.only_b_correct}, both wrong ${table.both_wrong}`);
   if (report.bootstrap) {
     const { auc_macro_difference: auc, accuracy_difference: accuracy } = report.bootstrap;
     lines.push('', `paired bootstrap (${report.bootstrap.resamples} resamples, seed ${report.bootstrap.seed}), A - B:`);

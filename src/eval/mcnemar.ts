@@ -27,6 +27,34 @@ export interface McNemarResult {
   pValue: number;
 }
 
+/** McNemar's test in the snake_case field names of the JSON reports. */
+export interface McNemarReport {
+  method: McNemarResult['method'];
+  both_correct: number;
+  only_a_correct: number;
+  only_b_correct: number;
+  both_wrong: number;
+  accuracy_a: number;
+  accuracy_b: number;
+  statistic: number | null;
+  p_value: number;
+}
+
+/** Converts a result to its JSON report form. */
+export function mcnemarReport(result: McNemarResult): McNemarReport {
+  return {
+    method: result.method,
+    both_correct: result.bothCorrect,
+    only_a_correct: result.onlyACorrect,
+    only_b_correct: result.onlyBCorrect,
+    both_wrong: result.bothWrong,
+    accuracy_a: result.accuracyA,
+    accuracy_b: result.accuracyB,
+    statistic: result.statistic,
+    p_value: result.pValue,
+  };
+}
+
 /** Runs the test on per-case correctness flags of A and B. */
 export function mcnemarTest(correctA: readonly boolean[], correctB: readonly boolean[]): McNemarResult {
   if (correctA.length !== correctB.length || correctA.length === 0) {

@@ -32,7 +32,7 @@ function integerOption(option: string, value: string, maximum: number): number {
 
 /**
  * Largest bootstrap resample count accepted, so that a mistyped count cannot run for hours: 10,000 resamples of
- * 1,360 patients took about 4 s on a 2-core machine (`lilnet eval ... --bootstrap 10000`).
+ * 1,360 patients took about 2 s on a loaded 2-core machine (bench/eval-bootstrap.bench.ts).
  */
 export const MAX_BOOTSTRAP_RESAMPLES = 100_000;
 

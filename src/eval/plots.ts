@@ -21,6 +21,8 @@ export interface RocPlotInput {
   aucMacro: number | null;
   /** Operating points to mark, such as readers' (1 - specificity, sensitivity). */
   markers?: { label: string; fpr: number; tpr: number }[];
+  /** Legend text for the markers, such as `Readers (positive class: malignant)`. */
+  markerLegend?: string;
 }
 
 export interface ConfusionPlotInput {
@@ -91,7 +93,12 @@ export function rocPlotSvg(input: RocPlotInput): string {
   legend.push({ label: 'Chance', style: 'stroke="#999" stroke-dasharray="4 4"' });
   for (const marker of input.markers ?? []) {
     parts.push(`<circle cx="${x(marker.fpr)}" cy="${y(marker.tpr)}" r="5" fill="#000" stroke="white"/>`);
-    parts.push(text(x(marker.fpr) + 8, y(marker.tpr) + 14, marker.label, 'font-size="11"'));
+    const anchor = marker.fpr > 0.8 ? 'end' : 'start';
+    const labelX = marker.fpr > 0.8 ? x(marker.fpr) - 8 : x(marker.fpr) + 8;
+    parts.push(text(labelX, y(marker.tpr) + 14, marker.label, `font-size="11" text-anchor="${anchor}"`));
+  }
+  if ((input.markers ?? []).length > 0) {
+    legend.push({ label: input.markerLegend ?? 'Operating points', style: '', marker: true });
   }
 
   const legendTop = top + size - 14 - 20 * legend.length;
@@ -99,7 +106,8 @@ export function rocPlotSvg(input: RocPlotInput): string {
   parts.push(`<rect x="${legendLeft - 8}" y="${legendTop - 14}" width="290" height="${20 * legend.length + 10}" fill="white" fill-opacity="0.9" stroke="#ccc"/>`);
   legend.forEach((entry, row) => {
     const rowY = legendTop + 20 * row;
-    parts.push(`<line x1="${legendLeft}" y1="${rowY - 4}" x2="${legendLeft + 26}" y2="${rowY - 4}" ${entry.style}/>`);
+    if (entry.marker) parts.push(`<circle cx="${legendLeft + 13}" cy="${rowY - 4}" r="5" fill="#000"/>`);
+    else parts.push(`<line x1="${legendLeft}" y1="${rowY - 4}" x2="${legendLeft + 26}" y2="${rowY - 4}" ${entry.style}/>`);
     parts.push(text(legendLeft + 34, rowY, entry.label, 'font-size="12"'));
   });
 

@@ -10,7 +10,7 @@ import { bootstrapIntervals } from './bootstrap.ts';
 import { predictedClass, type EvaluateOptions, type Interval } from './evaluate.ts';
 import { readCsvFile, type CsvTable } from './csv.ts';
 import { computeMetrics, prepareMetricData } from './metrics.ts';
-import { mcnemarTest, type McNemarResult } from './mcnemar.ts';
+import { mcnemarReport, mcnemarTest, type McNemarReport } from './mcnemar.ts';
 import type { PatientPrediction, PredictionSet } from './predictions.ts';
 import { parseClassCell } from './tasks.ts';
 import { listSome, type EvalWarning } from './warnings.ts';
@@ -35,7 +35,7 @@ export interface ReaderReport {
   specificity?: number | null;
   confusion_matrix: number[][];
   /** McNemar's test, A = the AI, B = the reader. */
-  mcnemar: McNemarResult;
+  mcnemar: McNemarReport;
   ci95?: { accuracy: Interval | null; ai_accuracy: Interval | null };
 }
 
@@ -128,9 +128,11 @@ function compareReader(
     precision_weighted: readerMetrics.precisionWeighted,
     f1_weighted: readerMetrics.f1Weighted,
     confusion_matrix: readerMetrics.confusionMatrix,
-    mcnemar: mcnemarTest(
-      aiPredictions.map((prediction, i) => prediction === labels[i]),
-      readerPredictions.map((prediction, i) => prediction === labels[i]),
+    mcnemar: mcnemarReport(
+      mcnemarTest(
+        aiPredictions.map((prediction, i) => prediction === labels[i]),
+        readerPredictions.map((prediction, i) => prediction === labels[i]),
+      ),
     ),
   };
   if (readerMetrics.binary) {

@@ -46,6 +46,7 @@ export async function writeEvaluationPlots(
     aucPerClass: report.classes.map((name) => report.auc_per_class[name]),
     aucMacro: report.auc_macro,
     markers,
+    markerLegend: `Readers (sensitivity for ${report.classes[1]})`,
   });
   const confusionSvg = confusionMatrixSvg({
     title: `Confusion matrix: ${title}`,

@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -13,6 +13,7 @@ import { runLilnet, runLilnetJson } from './cli-run.ts';
 
 const fixture = (name: string): string => sharedPath('fixtures', 'paper-source-data', name);
 const workDir = mkdtempSync(join(tmpdir(), 'lilnet-eval-'));
+after(() => rmSync(workDir, { recursive: true, force: true }));
 
 /**
  * Writes the FNH/HEM/CYST LiLNet outputs with two made-up stratum columns (cohort, lesion_size_mm) and a
@@ -65,8 +66,10 @@ test('compare LiLNet vs ResNet-50 runs DeLong and McNemar', () => {
   assert.equal(malignant.auc_b.toFixed(4), '0.9529');
   assert.ok(malignant.p_value < 0.001, `p ${malignant.p_value}`);
   assert.equal(report.mcnemar.method, 'chi-square-continuity-corrected');
-  assert.equal(report.mcnemar.accuracyA.toFixed(3), '0.947');
-  assert.equal(report.mcnemar.accuracyB.toFixed(3), '0.911');
+  assert.equal(report.mcnemar.accuracy_a.toFixed(3), '0.947');
+  assert.equal(report.mcnemar.accuracy_b.toFixed(3), '0.911');
+  assert.equal(report.mcnemar.only_a_correct, 69);
+  assert.equal(report.mcnemar.only_b_correct, 20);
   const difference = report.bootstrap?.auc_macro_difference;
   const estimate = difference?.estimate as number;
   const interval = difference?.ci95 as [number, number];
@@ -156,4 +159,58 @@ test('compare refuses unpaired HCC/ICC/MET sheets', async () => {
     assert.match(error.message, /^284 of 1159 patients have different labels/);
     return true;
   });
+});
+
+/**
+ * Writes the benign/malignant LiLNet outputs as per-image rows: two images per patient whose logits are the
+ * patient's logits plus and minus 0.5, so that their mean is exactly the published patient row. Every fourth
+ * patient has two arterial images, the others one arterial and one portal-venous image.
+ */
+function writePerImageCopy(): string {
+  const [, ...rows] = readFileSync(fixture('figure2--figure-2b-2e-lilnet.csv'), 'utf8').trimEnd().split('\n');
+  const lines = ['patient,image,phase,logit_0,logit_1,label'];
+  rows.forEach((row, index) => {
+    const [patient, logit0, logit1, , label] = row.split(',');
+    const secondPhase = index % 4 === 0 ? 'AP' : 'PVP';
+    lines.push(`${patient},IMG-${index}-00001_0.bmp,AP,${Number(logit0) + 0.5},${Number(logit1) - 0.5},${label}`);
+    lines.push(`${patient},IMG-${index}-00002_0.bmp,${secondPhase},${Number(logit0) - 0.5},${Number(logit1) + 0.5},${label}`);
+  });
+  const path = join(workDir, 'per-image.csv');
+  writeFileSync(path, lines.join('\n'));
+  return path;
+}
+
+test('per-image input matches the per-patient file', () => {
+  const perImage = writePerImageCopy();
+  const fromImages = runLilnetJson<EvaluationReport & { strata: StrataReport }>(['eval', perImage, '--auc-score', 'logits', '--strata', 'phases']);
+  const fromPatients = runLilnetJson<EvaluationReport>(['eval', fixture('figure2--figure-2b-2e-lilnet.csv'), '--auc-score', 'logits']);
+  assert.equal(fromImages.format, 'per-image');
+  assert.equal(fromImages.aggregation, 'mean-logits');
+  assert.equal(fromImages.patients, 1360);
+  assert.equal(fromImages.accuracy, fromPatients.accuracy);
+  assert.deepEqual(fromImages.auc_per_class, fromPatients.auc_per_class);
+  assert.deepEqual(fromImages.confusion_matrix, fromPatients.confusion_matrix);
+  assert.deepEqual(fromImages.strata.groups.map((group) => [group.value, group.patients]), [['AP', 340], ['AP+PVP', 1020]]);
+});
+
+test('ROC plot marks two-class readers', async () => {
+  const { readPredictions } = await import('../../src/eval/predictions.ts');
+  const { evaluatePredictions } = await import('../../src/eval/evaluate.ts');
+  const { compareReaders } = await import('../../src/eval/readers.ts');
+  const { parseCsv } = await import('../../src/eval/csv.ts');
+  const { writeEvaluationPlots } = await import('../../src/eval/report-plots.ts');
+  const binary = readPredictions(fixture('figure2--figure-2b-2e-lilnet.csv'));
+  // A made-up reader who calls every patient malignant except every 6th benign patient, which is called benign.
+  const rows = binary.patients.map((patient, index) => `${patient.patient},resident,${patient.label === 0 && index % 6 === 0 ? 'benign' : 'malignant'}`);
+  const options = { aucScore: 'logits', labelSource: 'argmax' } as const;
+  const readers = compareReaders(parseCsv(['patient,reader,answer', ...rows].join('\n'), 'readers.csv'), binary, options);
+  const resident = readers.readers[0];
+  assert.equal(resident.sensitivity, 1);
+  assert.ok((resident.specificity as number) > 0, `specificity ${resident.specificity}`);
+  const directory = join(workDir, 'reader-plots');
+  await writeEvaluationPlots(evaluatePredictions(binary, options), directory, readers);
+  const svg = readFileSync(join(directory, 'roc.svg'), 'utf8');
+  assert.match(svg, /<circle /);
+  assert.match(svg, />resident</);
+  assert.match(svg, />Readers \(sensitivity for malignant\)</);
 });
