@@ -162,3 +162,76 @@ test('GBK bytes are decoded', () => {
   assert.equal(decodeCsvBytes(bytes), text);
   assert.equal(decodeCsvBytes(Buffer.from(text, 'utf8')), text);
 });
+
+const SMALL_BINARY = [
+  'patient,logit_0,logit_1,label',
+  'P1,3,1,0',
+  'P2,1,2,1',
+  'P3,0,4,1',
+  'P4,1,5,1',
+  'P5,2,3,1',
+].join('\n');
+
+test('bootstrap warns about undefined resamples', () => {
+  // One benign patient among five: about a third of the resamples contain no benign patient.
+  const report = evaluatePredictions(read(SMALL_BINARY), { aucScore: 'logits', labelSource: 'argmax', bootstrap: { resamples: 200, seed: 2 } });
+  const warning = report.warnings.find((item) => item.kind === 'bootstrap-undefined');
+  assert.match(warning?.message ?? '', /undefined in part of the 200 bootstrap resamples/);
+  assert.match(warning?.message ?? '', /auc_per_class\.benign in \d+/);
+  const interval = (report.ci95?.auc_per_class as Record<string, [number, number] | null>).benign;
+  assert.ok(interval !== null, 'benign AUC interval from the defined resamples');
+});
+
+test('never-predicted class is warned', () => {
+  const text = 'patient,logit_0,logit_1,label\nP1,0,1,0\nP2,0,2,1\nP3,0,3,1\n';
+  const report = evaluatePredictions(read(text), { aucScore: 'probabilities', labelSource: 'argmax' });
+  assert.equal(report.precision_per_class.benign, 0);
+  assert.equal(report.npv, null);
+  assert.equal(report.specificity, 0);
+  const warning = report.warnings.find((item) => item.kind === 'class-never-predicted');
+  assert.match(warning?.message ?? '', /No patient is predicted benign/);
+});
+
+test('reader table errors name the line', async () => {
+  const { compareReaders } = await import('../../src/eval/readers.ts');
+  const set = read(SMALL_BINARY);
+  const options = { aucScore: 'logits', labelSource: 'argmax' } as const;
+  const compare = (text: string): unknown => compareReaders(parseCsv(text, 'readers.csv'), set, options);
+  assert.throws(() => compare('patient,answer\nP1,0\n'), /readers\.csv: no "reader" column/);
+  assert.throws(() => compare('patient,reader,answer\nP1,r1,0\nP2,r1,maybe\n'), /readers\.csv, line 3, column answer: "maybe" is not a class of task bm/);
+  assert.throws(() => compare('patient,reader,answer\nP1,r1,0\nP1,r1,1\n'), /line 3: reader r1 answers patient P1 again \(first on line 2\)/);
+  assert.throws(() => compare('patient,reader,answer\nP1,,0\n'), /line 2: the reader cell is empty/);
+  assert.throws(() => compare('patient,reader,answer\nX9,r1,0\n'), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'EVAL_INPUTS_MISMATCHED');
+    return true;
+  });
+});
+
+test('reader comparison on shared patients', async () => {
+  const { compareReaders } = await import('../../src/eval/readers.ts');
+  const set = read(SMALL_BINARY);
+  const text = 'patient,reader,answer\nP1,r1,benign\nP2,r1,malignant\nP3,r1,benign\nX9,r1,benign\nP4,r2,1\n';
+  const result = compareReaders(parseCsv(text, 'readers.csv'), set, { aucScore: 'logits', labelSource: 'argmax' });
+  assert.deepEqual(result.readers.map((reader) => [reader.reader, reader.patients]), [['r1', 3], ['r2', 1]]);
+  const r1 = result.readers[0];
+  assert.equal(r1.accuracy, 2 / 3);
+  assert.equal(r1.ai_accuracy, 1);
+  assert.equal(r1.mcnemar.method, 'exact-binomial');
+  assert.equal(r1.mcnemar.only_a_correct, 1);
+  assert.equal(r1.mcnemar.only_b_correct, 0);
+  assert.equal(r1.mcnemar.p_value, 1);
+  assert.deepEqual(r1.confusion_matrix, [[1, 0], [1, 1]]);
+  assert.deepEqual(result.warnings.map((warning) => warning.patients), [['X9']]);
+});
+
+test('compare warns about unpaired patients', async () => {
+  const { comparePredictions } = await import('../../src/eval/compare.ts');
+  const other = read('patient,logit_0,logit_1,label\nP1,2,1,0\nP2,1,2,1\nP3,1,2,1\nP4,3,1,1\nP9,0,1,1\n');
+  const report = comparePredictions(read(SMALL_BINARY), other, { aucScore: 'logits', labelSource: 'argmax' });
+  assert.equal(report.patients, 4);
+  const warning = report.warnings.find((item) => item.kind === 'patients-unpaired');
+  assert.deepEqual(warning?.patients, ['P5', 'P9']);
+  // One benign patient: DeLong needs two on each side, so it is null with a warning.
+  assert.equal(report.delong.benign, null);
+  assert.equal(report.delong.malignant, null);
+});
