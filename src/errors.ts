@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   EVAL_COLUMNS_INVALID: 'a predictions or reader CSV lacks a required column or does not match the task',
   EVAL_VALUE_INVALID: 'a predictions or reader CSV cell is not a number, not a class, or contradicts another row',
   EVAL_INPUTS_MISMATCHED: 'two inputs compared or joined do not cover the same patients with the same labels',
+  EVAL_OUTPUT_FAILED: 'a plot file could not be written (folder not writable, disk full) or rendered',
   // Lesion detection (src/detect)
   DETECTION_LABEL_INVALID: 'a YOLO label or prediction file has a malformed line',
   DETECTIONS_FILE_INVALID: 'a detections JSON document does not have the layout `lilnet detect --json` writes',
