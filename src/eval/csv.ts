@@ -140,7 +140,7 @@ export function readCsvFile(path: string): CsvTable {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE';
     throw new LilnetError(code, `cannot read ${path}: ${(error as Error).message}`, {
-      hint: code === 'FILE_NOT_FOUND' ? 'check the path of the CSV file' : 'check the file permissions',
+      hint: code === 'FILE_NOT_FOUND' ? 'check the path of the CSV file' : 'check that the path is a file you may read',
       file: path,
       cause: error,
     });

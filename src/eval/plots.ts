@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { LilnetError } from '../errors.ts';
 import { macroAverageCurve, type RocPoint } from './roc.ts';
 
 /** Okabe-Ito colours, distinguishable with the common colour-vision deficiencies. */
@@ -162,10 +163,18 @@ export function confusionMatrixSvg(input: ConfusionPlotInput): string {
 
 /** Writes `<name>.svg` and a `<name>.png` rendered at twice the SVG's size; returns both paths. */
 export async function writeSvgAndPng(directory: string, name: string, svg: string): Promise<string[]> {
-  mkdirSync(directory, { recursive: true });
   const svgPath = join(directory, `${name}.svg`);
   const pngPath = join(directory, `${name}.png`);
-  writeFileSync(svgPath, svg);
-  await sharp(Buffer.from(svg), { density: 144 }).flatten({ background: '#ffffff' }).png().toFile(pngPath);
+  try {
+    mkdirSync(directory, { recursive: true });
+    writeFileSync(svgPath, svg);
+    await sharp(Buffer.from(svg), { density: 144 }).flatten({ background: '#ffffff' }).png().toFile(pngPath);
+  } catch (error) {
+    throw new LilnetError('EVAL_OUTPUT_FAILED', `cannot write the ${name} plot into ${directory}: ${(error as Error).message}`, {
+      hint: 'pass a --plots folder you may write to',
+      file: directory,
+      cause: error,
+    });
+  }
   return [svgPath, pngPath];
 }

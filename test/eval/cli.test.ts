@@ -214,3 +214,11 @@ test('ROC plot marks two-class readers', async () => {
   assert.match(svg, />resident</);
   assert.match(svg, />Readers \(sensitivity for malignant\)</);
 });
+
+test('eval reports an unwritable plots folder', () => {
+  const blocker = join(workDir, 'not-a-folder');
+  writeFileSync(blocker, 'a file where the plots folder should be');
+  const result = runLilnet(['eval', fixture('figure2--figure-2d-2g-lilnet.csv'), '--plots', join(blocker, 'plots')]);
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, /\[EVAL_OUTPUT_FAILED\] cannot write the roc plot into .*not-a-folder\/plots/);
+});

@@ -235,3 +235,12 @@ test('compare warns about unpaired patients', async () => {
   assert.equal(report.delong.benign, null);
   assert.equal(report.delong.malignant, null);
 });
+
+test('strata reject a column varying within a patient', async () => {
+  const { evaluateStrata } = await import('../../src/eval/strata.ts');
+  const text = 'patient,image,phase,logit_0,logit_1,label,slice\nA,1,AP,2,0,0,10\nA,2,PVP,4,2,0,11\nB,3,AP,0,1,1,5\n';
+  const set = read(text);
+  assert.deepEqual(set.varyingAttributes, ['slice']);
+  assert.equal(set.patients[0].attributes.slice, undefined);
+  assert.throws(() => evaluateStrata(set, 'slice', { aucScore: 'logits', labelSource: 'argmax' }), /column slice differs between the images of one patient/);
+});
