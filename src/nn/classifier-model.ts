@@ -1,26 +1,30 @@
 /**
  * Opens a classifier model file for prediction or export: an ONNX file, a PyTorch checkpoint (the authors'
  * `.pth.tar`, or any torchvision-named state dict of LiLNet or a plain ResNet), or lilnet's own training
- * checkpoint. Checkpoints yield their state dict and the architecture read from its names and shapes.
+ * checkpoint. PyTorch checkpoints yield the architecture read from the state dict's names and shapes; training
+ * checkpoints store it.
  */
 import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { inferArchitecture, type ClassifierArchitecture } from '../diagnose/model-conversion.ts';
 import { LilnetError } from '../errors.ts';
 import { resolveTask, type TaskName } from '../eval/tasks.ts';
+import { isTrainingCheckpointBytes, readTrainingCheckpoint } from './checkpoint/lilnet-checkpoint.ts';
 import { readPytorchCheckpoint, type StateDictTensor } from './checkpoint/pytorch-reader.ts';
 
 export type { ClassifierArchitecture } from '../diagnose/model-conversion.ts';
 
-export type ClassifierModel =
-  | { format: 'onnx'; path: string }
-  | {
-      format: 'pytorch-checkpoint';
-      path: string;
-      stateDict: Map<string, StateDictTensor>;
-      architecture: ClassifierArchitecture;
-      meta: Record<string, unknown>;
-    };
+/** A checkpoint opened for inference: its weights and the architecture they belong to. */
+export interface CheckpointModel {
+  format: 'pytorch-checkpoint' | 'lilnet-checkpoint';
+  path: string;
+  stateDict: Map<string, StateDictTensor>;
+  architecture: ClassifierArchitecture;
+  /** Training metadata: epoch, auc, acc, ... (PyTorch) or epoch and metrics (lilnet). */
+  meta: Record<string, unknown>;
+}
+
+export type ClassifierModel = { format: 'onnx'; path: string } | CheckpointModel;
 
 async function firstBytes(path: string, count: number): Promise<Uint8Array> {
   let handle;
@@ -43,9 +47,23 @@ async function firstBytes(path: string, count: number): Promise<Uint8Array> {
   }
 }
 
-/** Opens `path` by content: a zip archive is a PyTorch checkpoint, a `.onnx` file an ONNX model. */
+/**
+ * Opens `path` by content: the `LILNETCK` magic marks lilnet's training checkpoint, a zip archive a PyTorch
+ * checkpoint, and a `.onnx` file an ONNX model.
+ */
 export async function openClassifierModel(path: string): Promise<ClassifierModel> {
-  const head = await firstBytes(path, 4);
+  const head = await firstBytes(path, 8);
+  if (isTrainingCheckpointBytes(head)) {
+    const checkpoint = await readTrainingCheckpoint(path);
+    const { architecture, numClasses, trunk } = checkpoint.model;
+    return {
+      format: 'lilnet-checkpoint',
+      path,
+      stateDict: checkpoint.stateDict,
+      architecture: { kind: architecture, numClasses, trunk },
+      meta: { epoch: checkpoint.epoch, metrics: checkpoint.metrics },
+    };
+  }
   const isZip = head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
   if (!isZip && extname(path).toLowerCase() === '.onnx') return { format: 'onnx', path };
   // Anything else goes to the PyTorch reader, whose errors name legacy, gzip and other formats.
@@ -63,7 +81,10 @@ export async function openClassifierModel(path: string): Promise<ClassifierModel
 /** Class labels of a task, checked against the number of classes the model outputs. */
 export function taskClasses(task: TaskName | undefined, numClasses: number, source: string): string[] {
   // resolveTask validates the task name; its class count is 2 for bm and 3 for the subtype tasks.
-  const definition = resolveTask(task, task === undefined ? numClasses : task === 'bm' ? 2 : 3, source);
+  let taskClassCount = numClasses;
+  if (task === 'bm') taskClassCount = 2;
+  else if (task !== undefined) taskClassCount = 3;
+  const definition = resolveTask(task, taskClassCount, source);
   if (definition.classes.length !== numClasses) {
     throw new LilnetError(
       'CHECKPOINT_MISMATCH',

@@ -13,7 +13,7 @@ import {
 import { OnnxInferenceSession, type FloatTensor } from '../backends/onnx/session.ts';
 import { LilnetError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
-import type { ClassifierModel } from './classifier-model.ts';
+import type { CheckpointModel, ClassifierModel } from './classifier-model.ts';
 import { lilnetConfig, lilnetForward, lilnetSpecs } from './lilnet.ts';
 import { resnetClassifierConfig, resnetClassifierForward, resnetClassifierSpecs } from './resnet50.ts';
 
@@ -45,10 +45,7 @@ export async function predictClassifier(
   return outputs;
 }
 
-function exportInMemory(
-  model: Extract<ClassifierModel, { format: 'pytorch-checkpoint' }>,
-  sizePx: number,
-): Uint8Array {
+function exportInMemory(model: CheckpointModel, sizePx: number): Uint8Array {
   const { kind, numClasses, trunk } = model.architecture;
   const parameters = stateDictParameters(model.stateDict);
   return kind === 'lilnet'

@@ -75,7 +75,7 @@ function resampleCoefficients(inSize: number, outSize: number): ResampleCoeffici
 
 function clip8(accumulator: number): number {
   const value = Math.floor(accumulator / (1 << PRECISION_BITS));
-  return value < 0 ? 0 : value > 255 ? 255 : value;
+  return Math.min(255, Math.max(0, value));
 }
 
 /** Resizes one 8-bit plane (width x height) to (outWidth x outHeight), horizontal pass first, as Pillow does. */
@@ -161,7 +161,7 @@ export function imageToModelInput(
 export async function readImage8(path: string): Promise<Image8> {
   try {
     const metadata = await sharp(path).metadata();
-    // sharp expands grey to sRGB unless told to keep it; grey files stay one channel, as PIL's mode L.
+    // sharp converts grey to sRGB by default. Grey files stay one channel here, as PIL's mode L.
     let pipeline = sharp(path).removeAlpha();
     if ((metadata.channels ?? 3) <= 2) pipeline = pipeline.toColourspace('b-w');
     const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });

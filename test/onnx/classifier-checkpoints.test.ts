@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { openClassifierModel, type ClassifierModel } from '../../src/nn/classifier-model.ts';
+import {
+  openClassifierModel,
+  type CheckpointModel,
+  type ClassifierModel,
+} from '../../src/nn/classifier-model.ts';
 import { lilnetConfig } from '../../src/nn/lilnet.ts';
 import { resnetClassifierConfig } from '../../src/nn/resnet50.ts';
 import {
@@ -64,9 +68,9 @@ function batchOfThree(): FloatTensor {
   return { data, shape: [3, 3, 224, 224] };
 }
 
-function checkpointOf(model: ClassifierModel): Extract<ClassifierModel, { format: 'pytorch-checkpoint' }> {
-  assert.equal(model.format, 'pytorch-checkpoint');
-  return model as Extract<ClassifierModel, { format: 'pytorch-checkpoint' }>;
+function checkpointOf(model: ClassifierModel): CheckpointModel {
+  if (model.format !== 'pytorch-checkpoint') assert.fail(`opened as ${model.format}, not as a PyTorch checkpoint`);
+  return model;
 }
 
 test('lilnet k2 matches pytorch', { skip }, async () => {

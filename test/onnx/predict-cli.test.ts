@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
 import { isTorchAvailable } from '../../src/backends/torch/index.ts';
+import { writeTrainingCheckpoint, type CheckpointTensor } from '../../src/nn/checkpoint/lilnet-checkpoint.ts';
+import { readPytorchCheckpoint } from '../../src/nn/checkpoint/pytorch-reader.ts';
 import { sharedPath } from '../helpers/shared.ts';
 
 // `lilnet predict` and `lilnet export-onnx` on the reference K = 3 checkpoint, checked against the outputs of
@@ -153,6 +155,38 @@ test('predict torch engine', { skip: torchSkip }, () => {
     checkpoint,
     '--engine',
     'torch',
+    '--json',
+    '--joint',
+    '--input-tensor',
+    reference('inputs-nchw-float32.bin'),
+    '--shape',
+    '6,3,224,224',
+  );
+  assert.equal(result.status, 0, result.stderr);
+  assertMatchesReference(JSON.parse(result.stdout), OUTPUTS);
+});
+
+test('predict own training checkpoint', async () => {
+  // The reference weights re-saved in lilnet's own format: the float32 parameters and buffers of the model.
+  const { stateDict } = await readPytorchCheckpoint(checkpoint);
+  const weights = new Map<string, CheckpointTensor>();
+  for (const [name, entry] of stateDict) {
+    if (entry.data instanceof Float32Array)
+      weights.set(name, { shape: entry.shape, dtype: 'float32', data: entry.data });
+  }
+  const own = join(dir, 'own.lilnet');
+  await writeTrainingCheckpoint(own, {
+    model: { architecture: 'lilnet', numClasses: 3, trunk: { baseWidth: 64, blocksPerStage: [3, 4, 6, 3] } },
+    epoch: 3,
+    stateDict: weights,
+    optimizer: null,
+    config: {},
+    metrics: {},
+  });
+  const result = lilnet(
+    'predict',
+    '--model',
+    own,
     '--json',
     '--joint',
     '--input-tensor',

@@ -36,7 +36,7 @@ export const RESNET_OUTPUT_NAMES = ['logits'] as const;
 export const FEATURE_OUTPUT_NAMES = ['layer3_features', 'layer4_features'] as const;
 export type FeatureOutputName = (typeof FEATURE_OUTPUT_NAMES)[number];
 
-/** What a custom output is computed from: the recorder, the model's parameters and its inner values. */
+/** Inputs of a custom output: the recorder, the model's parameters and its inner values. */
 export interface OutputContext {
   ops: OnnxOps;
   parameters: ParameterLookup<OnnxValue>;

@@ -91,14 +91,14 @@ export class ProtoWriter {
     return this;
   }
 
-  /** A packed repeated varint field (int64s, int32s). */
+  /** Writes a packed repeated varint field (int64s, int32s). */
   packedInts(field: number, values: readonly (number | bigint)[]): this {
     const inner = new ProtoWriter();
     for (const v of values) inner.varint(v);
     return this.message(field, inner);
   }
 
-  /** A packed repeated float field. */
+  /** Writes a packed repeated float field. */
   packedFloats(field: number, values: readonly number[]): this {
     const bytes = new Uint8Array(values.length * 4);
     const view = new DataView(bytes.buffer);
