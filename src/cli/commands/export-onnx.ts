@@ -117,7 +117,7 @@ export function registerExportOnnxCommand(program: Command): void {
     .description('write a LiLNet or ResNet checkpoint as an ONNX model (opset 17, dynamic batch)')
     .requiredOption(
       '--model <checkpoint>',
-      "the authors' .pth.tar checkpoint or a torchvision-named state dict",
+      "the authors' .pth.tar checkpoint, a torchvision-named state dict, or a lilnet training checkpoint",
     )
     .requiredOption('-o, --output <file.onnx>', 'the ONNX file to write')
     .option('--task <task>', 'bm, benign or malignant: checks the class count and records the class labels')

@@ -204,7 +204,7 @@ export function registerPredictCommand(program: Command): void {
     )
     .requiredOption(
       '--model <file>',
-      "the authors' .pth.tar checkpoint, a PyTorch state dict (.pth), or an ONNX file from export-onnx",
+      "the authors' .pth.tar checkpoint, a PyTorch state dict (.pth), a lilnet training checkpoint, or an ONNX file",
     )
     .option(
       '--task <task>',
