@@ -13,6 +13,7 @@ import {
   SEGMENTATION_STORAGE_SOP_CLASS_UID,
   type ImageAttributes,
 } from './attributes.ts';
+import { prepareRescale, rescaleInto, type ModalityRescale, type StoredValues } from './modality.ts';
 import { parseDicomBytes } from './parse.ts';
 import { readStoredFrames } from './pixels.ts';
 
@@ -20,9 +21,47 @@ export type Vector3 = [number, number, number];
 
 export interface DicomFrame {
   /** ImagePositionPatient of this frame (LPS, mm), when known. */
-  positionMm: Vector3 | undefined;
-  /** `columns * rows` values, row by row: modality values, or segment labels for SEG. */
-  values: Float32Array;
+  readonly positionMm: Vector3 | undefined;
+  /** `columns * rows` values, row by row: modality values, or segment labels for SEG. Computed on first use. */
+  readonly values: Float32Array;
+  /** Writes the values into `target` (`columns * rows` long) without keeping a copy in the frame. */
+  writeValues(target: Float32Array): void;
+}
+
+/** A frame with values already computed (SEG labels, colour images reduced to grey). */
+class ComputedFrame implements DicomFrame {
+  constructor(
+    readonly positionMm: Vector3 | undefined,
+    readonly values: Float32Array,
+  ) {}
+
+  writeValues(target: Float32Array): void {
+    target.set(this.values);
+  }
+}
+
+/** A frame that keeps its stored values and applies the modality rescale when asked. */
+class RescaledFrame implements DicomFrame {
+  private cached: Float32Array | undefined;
+
+  constructor(
+    readonly positionMm: Vector3 | undefined,
+    private readonly stored: StoredValues,
+    private readonly rescale: ModalityRescale,
+  ) {}
+
+  get values(): Float32Array {
+    if (!this.cached) {
+      this.cached = new Float32Array(this.stored.length);
+      rescaleInto(this.stored, this.rescale, this.cached);
+    }
+    return this.cached;
+  }
+
+  writeValues(target: Float32Array): void {
+    if (this.cached) target.set(this.cached);
+    else rescaleInto(this.stored, this.rescale, target);
+  }
 }
 
 export interface DicomImage {
@@ -99,51 +138,6 @@ function unitOf(attributes: ImageAttributes): VoxelUnit {
   return attributes.modality === 'CT' ? 'HU' : 'rescaled';
 }
 
-/**
- * Rescales stored values to modality values. Padding voxels (PixelPaddingValue, or the range it spans with
- * PixelPaddingRangeLimit) become the lowest modality value of the non-padding voxels, so they read as air in CT
- * and never as a spurious extreme.
- */
-function toModalityValues(
-  stored: Int32Array | Int16Array | Uint16Array,
-  attributes: ImageAttributes,
-  warnings: string[],
-): Float32Array {
-  const { rescaleSlope: slope, rescaleIntercept: intercept } = attributes;
-  const values = new Float32Array(stored.length);
-  const padding = attributes.pixelPaddingValue;
-  if (padding === undefined) {
-    for (let i = 0; i < stored.length; i++) values[i] = stored[i] * slope + intercept;
-    return values;
-  }
-  const limit = attributes.pixelPaddingRangeLimit ?? padding;
-  const low = Math.min(padding, limit);
-  const high = Math.max(padding, limit);
-  let padded = 0;
-  let minimum = Infinity;
-  for (let i = 0; i < stored.length; i++) {
-    const value = stored[i];
-    if (value >= low && value <= high) {
-      padded++;
-      continue;
-    }
-    const modality = value * slope + intercept;
-    values[i] = modality;
-    if (modality < minimum) minimum = modality;
-  }
-  if (padded > 0) {
-    const fill = Number.isFinite(minimum) ? minimum : intercept;
-    for (let i = 0; i < stored.length; i++) {
-      const value = stored[i];
-      if (value >= low && value <= high) values[i] = fill;
-    }
-    warnings.push(
-      `${padded} padding voxel(s) (PixelPaddingValue ${padding}) were set to ${fill}, the lowest image value`,
-    );
-  }
-  return values;
-}
-
 /** Converts RGB samples to luminance (ITU-R BT.601 weights), for the rare colour image in a CT folder. */
 function rgbToGrey(values: Float32Array, pixelCount: number, planar: boolean): Float32Array {
   const grey = new Float32Array(pixelCount);
@@ -184,26 +178,11 @@ export async function readDicomBytes(bytes: Uint8Array, file: string): Promise<D
   const pixelCount = attributes.columns * attributes.rows;
   const samplesPerFrame = pixelCount * attributes.samplesPerPixel;
 
-  let all =
-    unit === 'label'
-      ? Float32Array.from(stored.values)
-      : toModalityValues(stored.values, attributes, warnings);
-  if (attributes.samplesPerPixel === 3) {
-    const grey = new Float32Array(pixelCount * stored.frameCount);
-    for (let frame = 0; frame < stored.frameCount; frame++) {
-      const frameValues = all.subarray(frame * samplesPerFrame, (frame + 1) * samplesPerFrame);
-      grey.set(rgbToGrey(frameValues, pixelCount, attributes.planarConfiguration === 1), frame * pixelCount);
-    }
-    all = grey;
-    warnings.push(`colour image (${attributes.photometricInterpretation}) converted to grey luminance`);
-  } else if (attributes.samplesPerPixel !== 1) {
+  if (attributes.samplesPerPixel !== 1 && attributes.samplesPerPixel !== 3) {
     throw new LilnetError(
       'DICOM_INVALID',
       `DICOM image ${file} has SamplesPerPixel ${attributes.samplesPerPixel}, expected 1 or 3`,
-      {
-        file,
-        hint: 'the image header is damaged: export the series again',
-      },
+      { file, hint: 'the image header is damaged: export the series again' },
     );
   }
   if (attributes.photometricInterpretation === 'MONOCHROME1') {
@@ -211,13 +190,35 @@ export async function readDicomBytes(bytes: Uint8Array, file: string): Promise<D
   }
 
   const frames: DicomFrame[] = [];
-  for (let frame = 0; frame < stored.frameCount; frame++) {
-    const values = all.subarray(frame * pixelCount, (frame + 1) * pixelCount);
-    if (unit === 'label') {
+  if (unit === 'label') {
+    for (let frame = 0; frame < stored.frameCount; frame++) {
+      const values = Float32Array.from(stored.values.subarray(frame * pixelCount, (frame + 1) * pixelCount));
       const segment = geometry.segmentNumbers[frame] ?? 1;
       if (segment !== 1) for (let i = 0; i < values.length; i++) if (values[i] !== 0) values[i] = segment;
+      frames.push(new ComputedFrame(geometry.positions[frame], values));
     }
-    frames.push({ positionMm: geometry.positions[frame], values });
+  } else {
+    const rescale = prepareRescale(stored.values, attributes);
+    if (rescale.paddedCount > 0) {
+      warnings.push(
+        `${rescale.paddedCount} padding voxel(s) (PixelPaddingValue ${attributes.pixelPaddingValue}) were set to ` +
+          `${rescale.paddingFill}, the lowest image value`,
+      );
+    }
+    for (let frame = 0; frame < stored.frameCount; frame++) {
+      const frameStored = stored.values.subarray(frame * samplesPerFrame, (frame + 1) * samplesPerFrame);
+      if (attributes.samplesPerPixel === 3) {
+        const samples = new Float32Array(samplesPerFrame);
+        rescaleInto(frameStored, rescale, samples);
+        const grey = rgbToGrey(samples, pixelCount, attributes.planarConfiguration === 1);
+        frames.push(new ComputedFrame(geometry.positions[frame], grey));
+      } else {
+        frames.push(new RescaledFrame(geometry.positions[frame], frameStored, rescale));
+      }
+    }
+    if (attributes.samplesPerPixel === 3) {
+      warnings.push(`colour image (${attributes.photometricInterpretation}) converted to grey luminance`);
+    }
   }
 
   return {
@@ -242,7 +243,7 @@ function mergeLabelFrames(frames: DicomFrame[]): DicomFrame[] {
       : `frame-${merged.length}`;
     const existing = byPosition.get(key);
     if (!existing) {
-      const copy = { positionMm: frame.positionMm, values: Float32Array.from(frame.values) };
+      const copy = new ComputedFrame(frame.positionMm, Float32Array.from(frame.values));
       byPosition.set(key, copy);
       merged.push(copy);
       continue;

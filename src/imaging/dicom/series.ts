@@ -234,9 +234,10 @@ function assembleOne(seriesId: string, images: DicomImage[]): AssembledDicomSeri
 
   const sliceSize = first.attributes.columns * first.attributes.rows;
   const voxels = new Float32Array(sliceSize * ordered.length);
-  ordered.forEach((candidate, z) =>
-    voxels.set(candidate.image.frames[candidate.frameIndex].values, z * sliceSize),
-  );
+  ordered.forEach((candidate, z) => {
+    const target = voxels.subarray(z * sliceSize, (z + 1) * sliceSize);
+    candidate.image.frames[candidate.frameIndex].writeValues(target);
+  });
 
   const sliceFiles = [...new Set(ordered.map((candidate) => candidate.image.file))];
   const syntaxes = new Set(kept.map((image) => image.transferSyntaxUid));
