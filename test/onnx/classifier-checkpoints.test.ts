@@ -69,7 +69,8 @@ function batchOfThree(): FloatTensor {
 }
 
 function checkpointOf(model: ClassifierModel): CheckpointModel {
-  if (model.format !== 'pytorch-checkpoint') assert.fail(`opened as ${model.format}, not as a PyTorch checkpoint`);
+  if (model.format !== 'pytorch-checkpoint')
+    assert.fail(`opened as ${model.format}, not as a PyTorch checkpoint`);
   return model;
 }
 

@@ -19,9 +19,6 @@ export class PickleGlobal {
   }
 }
 
-/** The marker object pushed by the `MARK` opcode. */
-const MARK = Symbol('pickle-mark');
-
 /** Thrown for malformed pickles, unsupported opcodes and globals the caller does not allow. */
 export class PickleError extends Error {
   constructor(
