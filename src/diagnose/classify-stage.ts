@@ -6,8 +6,8 @@
  * distribution is complete; the call still comes from the predicted branch (see probabilities.ts).
  */
 import type { Box } from '../detect/box.ts';
-import { resizeBilinear } from '../detect/letterbox.ts';
 import type { DisplayWindow, Series } from '../imaging/volume.ts';
+import { imageToModelInput } from '../nn/preprocess.ts';
 import { cropRegion, extractRegion, CLASSIFIER_INPUT_SIZE_PX } from './crop.ts';
 import type { MatchedLesion } from './match-phases.ts';
 import type { ClassifierResult, OnnxClassifier } from './onnx-models.ts';
@@ -31,17 +31,6 @@ export interface ClassifierOutputs {
   results: Partial<Record<ClassifierRole, ClassifierResult>>;
 }
 
-/** Normalises a grey crop already resized to the input side into 3 channels, `(x / 255 - 0.5) / 0.5`. */
-export function normaliseCrop(grey: Float32Array, target: Float32Array, offset: number): void {
-  const plane = grey.length;
-  for (let i = 0; i < plane; i++) {
-    const value = (grey[i] / 255 - 0.5) / 0.5;
-    target[offset + i] = value;
-    target[offset + plane + i] = value;
-    target[offset + 2 * plane + i] = value;
-  }
-}
-
 /** Lists the crops of every lesion: one per box, in lesion, phase and slice order. */
 export function listCrops(lesions: readonly MatchedLesion[], settings: CropSettings): CropRecord[] {
   const crops: CropRecord[] = [];
@@ -62,7 +51,10 @@ export function listCrops(lesions: readonly MatchedLesion[], settings: CropSetti
   return crops;
 }
 
-/** Cuts, resizes and normalises the crops into one `[N, 3, side, side]` array. */
+/**
+ * Cuts the crops and prepares them as the authors' evaluation transform does (Pillow bilinear resize to the
+ * input side, grey in three channels, `(x / 255 - 0.5) / 0.5`), into one `[N, 3, side, side]` array.
+ */
 export function buildCropTensor(crops: readonly CropRecord[], window: DisplayWindow | null, sidePx = CLASSIFIER_INPUT_SIZE_PX): Float32Array {
   const perImage = 3 * sidePx * sidePx;
   const tensor = new Float32Array(crops.length * perImage);
@@ -78,8 +70,9 @@ export function buildCropTensor(crops: readonly CropRecord[], window: DisplayWin
     const [columns, rows] = crop.series.geometry.dimensions;
     const cut = extractRegion(grey, columns, rows, crop.region);
     const regionSide = crop.region.x2 - crop.region.x1;
-    const resized = resizeBilinear(cut, regionSide, regionSide, sidePx, sidePx);
-    normaliseCrop(resized, tensor, index * perImage);
+    // Grey levels are whole numbers in [0, 255] already (windowed or stored 8-bit), so the copy is exact.
+    const image = { width: regionSide, height: regionSide, channels: 1 as const, data: Uint8Array.from(cut) };
+    imageToModelInput(image, sidePx, tensor, index * perImage);
   });
   return tensor;
 }

@@ -14,7 +14,8 @@ import { basename, join } from 'node:path';
 import { exportLilnetOnnx, exportResnetClassifierOnnx, stateDictParameters } from '../backends/onnx/export-model.ts';
 import { LilnetError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
-import { readPytorchCheckpoint, type StateDictTensor } from '../nn/checkpoint/pytorch-reader.ts';
+import type { StateDictTensor } from '../nn/checkpoint/pytorch-reader.ts';
+import { openClassifierModel } from '../nn/classifier-model.ts';
 import { lilnetConfig } from '../nn/lilnet.ts';
 import type { ResNetTrunkConfig } from '../nn/resnet.ts';
 import { resnetClassifierConfig } from '../nn/resnet50.ts';
@@ -89,8 +90,9 @@ export function exportDiagnosisClassifier(stateDict: ReadonlyMap<string, StateDi
 }
 
 /**
- * Returns the path of the ONNX graph of a classifier checkpoint, converting and caching it on first use.
- * `expectedClasses` is the class count of the slot; a checkpoint with another count is rejected.
+ * Returns the path of the ONNX graph of a classifier checkpoint (PyTorch, or a `lilnet train` `.ckpt`),
+ * converting and caching it on first use. `expectedClasses` is the class count of the slot; a checkpoint with
+ * another count is rejected.
  */
 export async function convertCheckpointToOnnx(path: string, role: ClassifierRole, expectedClasses: number): Promise<string> {
   const cacheDir = modelCacheDir();
@@ -100,8 +102,9 @@ export async function convertCheckpointToOnnx(path: string, role: ClassifierRole
     return cached;
   }
   const started = performance.now();
-  const checkpoint = await readPytorchCheckpoint(path);
-  const { bytes, architecture } = exportDiagnosisClassifier(checkpoint.stateDict, path);
+  const model = await openClassifierModel(path);
+  if (model.format === 'onnx') return path;
+  const { bytes, architecture } = exportDiagnosisClassifier(model.stateDict, path);
   if (architecture.numClasses !== expectedClasses) {
     throw new LilnetError(
       'CHECKPOINT_MISMATCH',

@@ -11,9 +11,9 @@
  * | malignant-subtype | `malignant*`, `hcc*`, `Time_M` |
  * | benign-subtype | `benign*` (but not `benign-malignant*`), `fnh*`, `Time_B` |
  *
- * Extensions: `.onnx`; for classifiers the PyTorch checkpoints `.pth.tar`, `.pth`, `.pt` (converted to ONNX on
- * first use, see model-conversion.ts); for the detector also `.ckpt`, a `lilnet train-detector` checkpoint.
- * Slots the user folder leaves empty fall back to the bundled demo models.
+ * Extensions: `.onnx`, `.ckpt` (a `lilnet train` or `lilnet train-detector` checkpoint) and, for classifiers,
+ * the PyTorch checkpoints `.pth.tar`, `.pth`, `.pt`. Classifier checkpoints are converted to ONNX on first use
+ * (model-conversion.ts). Slots the user folder leaves empty fall back to the bundled demo models.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -126,9 +126,9 @@ export function scanModelsFolder(dir: string): Partial<Record<ModelRole, ModelFi
       if (!entry) continue;
       const path = join(dir, entry.file);
       const format = modelFormatOf(path);
-      const formatFits = format !== null && (role === 'detector' ? format !== 'pytorch-checkpoint' : format !== 'lilnet-checkpoint');
+      const formatFits = format !== null && !(role === 'detector' && format === 'pytorch-checkpoint');
       if (!existsSync(path) || !format || !formatFits) {
-        throw new LilnetError('MODELS_INVALID', `models.json names ${entry.file} for the ${role} slot, but ${existsSync(path) ? 'its format does not fit the slot (.onnx or .ckpt for the detector, .onnx or .pth.tar for classifiers)' : 'the file is missing'}`, {
+        throw new LilnetError('MODELS_INVALID', `models.json names ${entry.file} for the ${role} slot, but ${existsSync(path) ? 'its format does not fit the slot (.onnx or .ckpt for the detector, .onnx, .ckpt or .pth.tar for classifiers)' : 'the file is missing'}`, {
           file: path,
           hint: 'fix the file name in models.json or add the file',
         });
@@ -152,8 +152,8 @@ export function scanModelsFolder(dir: string): Partial<Record<ModelRole, ModelFi
     const format = modelFormatOf(path);
     const role = roleOfFileName(path);
     if (!format || !role || !statSync(path).isFile()) continue;
-    // Detectors are ONNX files or lilnet detector checkpoints; classifiers ONNX files or PyTorch checkpoints.
-    if (role === 'detector' ? format === 'pytorch-checkpoint' : format === 'lilnet-checkpoint') continue;
+    // A detector is an ONNX file or a lilnet detector checkpoint, never a PyTorch one.
+    if (role === 'detector' && format === 'pytorch-checkpoint') continue;
     const existing = found[role];
     if (existing) {
       throw new LilnetError('MODELS_INVALID', `models folder ${dir} has two files for the ${role} slot: ${basename(existing.path)} and ${name}`, {

@@ -1,0 +1,88 @@
+/**
+ * Benchmark of `diagnoseCase` on a 3-phase (NC, AP, PVP), 60-slice, 512 x 512 phantom DICOM case: time per
+ * stage, total, and peak resident memory. The phantom case is generated once with `lilnet synth` into
+ * `$LILNET_BENCH_DIR` (default: the system temporary folder) and reused by later runs.
+ *
+ * The detector and classifiers are the bundled models, or those of `--models <dir>`; without bundled
+ * models, untrained models of the demo architectures are built, which have the same cost per slice and crop.
+ * Because the number of crops depends on what the detector finds, the classification of the phantom's true
+ * lesion boxes is timed as well, so the figure does not hinge on the detector.
+ *
+ * Run: node --import tsx bench/diagnose.bench.ts [--models <dir>]
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateSynthDataset } from '../src/data/synth/generate.ts';
+import { classifyCrops, listCrops } from '../src/diagnose/classify-stage.ts';
+import { CLASSIFIER_INPUT_SIZE_PX, CROP_MARGIN_FRACTION, CROP_MIN_SIDE_PX, CROP_WINDOW } from '../src/diagnose/crop.ts';
+import { diagnoseCase } from '../src/diagnose/diagnose-case.ts';
+import { loadModels } from '../src/diagnose/load-models.ts';
+import { matchAcrossPhases, type PhaseTrack } from '../src/diagnose/match-phases.ts';
+import { BUNDLED_MODELS_DIR } from '../src/diagnose/models-folder.ts';
+import { readCase } from '../src/imaging/read-case.ts';
+import { writeUntrainedModels } from '../test/diagnose/helpers/untrained-models.ts';
+
+const PHASES = ['NC', 'AP', 'PVP'];
+const SLICES = 60;
+const SIZE_PX = 512;
+
+const benchDir = join(process.env.LILNET_BENCH_DIR ?? tmpdir(), 'lilnet-bench-diagnose');
+const modelsArgument = process.argv.indexOf('--models');
+let modelsDir = modelsArgument >= 0 ? process.argv[modelsArgument + 1] : undefined;
+
+async function phantomCase(): Promise<string> {
+  const casesDir = join(benchDir, 'synth', 'cases');
+  if (!existsSync(casesDir)) {
+    const started = performance.now();
+    console.log(`generating the phantom case in ${benchDir} (once) ...`);
+    await generateSynthDataset({ outDir: join(benchDir, 'synth'), patients: 1, slices: SLICES, size: SIZE_PX, outputs: ['dicom'], seed: 5, types: ['hcc'] });
+    console.log(`  generated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  return join(casesDir, readdirSync(casesDir)[0]);
+}
+
+const caseDir = await phantomCase();
+if (!modelsDir && !existsSync(join(BUNDLED_MODELS_DIR, 'benign-malignant.onnx'))) {
+  modelsDir = join(benchDir, 'untrained-models');
+  if (!existsSync(modelsDir)) {
+    mkdirSync(modelsDir, { recursive: true });
+    writeUntrainedModels(modelsDir);
+  }
+  console.log(`no bundled classifiers: using untrained models of the demo architectures in ${modelsDir}`);
+}
+
+const outDir = join(benchDir, 'report');
+rmSync(outDir, { recursive: true, force: true });
+const report = await diagnoseCase(caseDir, { outDir, modelsDir, phases: PHASES });
+const crops = report.lesions.reduce((sum, lesion) => sum + lesion.phases.reduce((s, p) => s + p.cropCount, 0), 0);
+
+console.log(`\ndiagnoseCase, ${PHASES.length} phases x ${SLICES} slices of ${SIZE_PX} x ${SIZE_PX}:`);
+console.log(`  models: ${report.models.map((m) => `${m.role}=${m.file}`).join(', ')}`);
+console.log(`  lesions found: ${report.lesions.length}, crops classified: ${crops}`);
+for (const [stage, ms] of Object.entries(report.timingsMs)) console.log(`  ${stage.padEnd(12)} ${(ms / 1000).toFixed(2)} s`);
+
+// Classification of the phantom's true boxes, whatever the detector found.
+const ctCase = await readCase(caseDir);
+const truth = JSON.parse(readFileSync(join(caseDir, 'truth.json'), 'utf8')) as {
+  lesions: { boxes: Record<string, { slice: number; x0: number; y0: number; x1: number; y1: number }[]> }[];
+};
+const tracks: PhaseTrack[][] = PHASES.map((phase) => {
+  const series = ctCase.series.find((s) => s.phase === phase)!;
+  return truth.lesions.map((lesion) => ({
+    series,
+    boxes: lesion.boxes[phase].map((b) => ({ sliceIndex: b.slice, confidence: 1, box: { x1: b.x0, y1: b.y0, x2: b.x1, y2: b.y1 } })),
+  }));
+});
+const models = await loadModels(modelsDir);
+const truthCrops = listCrops(matchAcrossPhases(tracks), {
+  marginFraction: CROP_MARGIN_FRACTION,
+  minSidePx: CROP_MIN_SIDE_PX,
+  inputSizePx: CLASSIFIER_INPUT_SIZE_PX,
+  window: CROP_WINDOW,
+});
+const started = performance.now();
+await classifyCrops(truthCrops, models.classifiers, CROP_WINDOW);
+const classifyMs = performance.now() - started;
+console.log(`\nclassification of the ${truthCrops.length} true lesion boxes (3 classifiers): ${(classifyMs / 1000).toFixed(2)} s`);
+console.log(`peak resident memory: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
