@@ -5,6 +5,7 @@
  */
 import { LilnetError } from '../errors.ts';
 import { bootstrapIntervals } from './bootstrap.ts';
+import { delongMacroTest } from './delong-macro.ts';
 import { delongTest } from './delong.ts';
 import {
   metricDataFor,
@@ -53,6 +54,8 @@ export interface ComparisonReport {
   b: ModelSummary;
   /** DeLong's test per class (one-vs-rest); null for a class whose AUC is undefined. */
   delong: PerClass<DelongReport | null>;
+  /** DeLong-type test of the macro AUCs (see delong-macro.ts); null when a class has fewer than two patients. */
+  delong_macro: DelongReport | null;
   /** McNemar's test of the paired accuracies, A against B. */
   mcnemar: McNemarReport;
   bootstrap?: {
@@ -165,6 +168,22 @@ export function comparePredictions(a: PredictionSet, b: PredictionSet, options: 
     };
   });
 
+  let delongMacro: DelongReport | null = null;
+  const classSizes = classes.map((_, k) => Array.from(dataA.labels).filter((label) => label === k).length);
+  if (classSizes.every((size) => size >= 2)) {
+    const scoreRows = (data: typeof dataA): number[][] => Array.from(data.labels, (_, i) => data.scoreColumns.map((column) => column[i]));
+    const result = delongMacroTest(scoreRows(dataA), scoreRows(dataB), Array.from(dataA.labels), classes.length);
+    delongMacro = {
+      auc_a: result.aucMacroA,
+      auc_b: result.aucMacroB,
+      difference: result.difference,
+      standard_error: result.standardError,
+      z: result.z,
+      p_value: result.pValue,
+      ci95: result.ci95,
+    };
+  }
+
   const correctness = (data: typeof dataA): boolean[] => Array.from(data.labels, (label, i) => data.predictions[i] === label);
   const summary = (set: PredictionSet, metrics: typeof metricsA): ModelSummary => ({
     source: set.source,
@@ -182,6 +201,7 @@ export function comparePredictions(a: PredictionSet, b: PredictionSet, options: 
     a: summary(a, metricsA),
     b: summary(b, metricsB),
     delong,
+    delong_macro: delongMacro,
     mcnemar: mcnemarReport(mcnemarTest(correctness(dataA), correctness(dataB))),
     warnings: [...a.warnings, ...b.warnings, ...recordedPredictionWarnings(a), ...recordedPredictionWarnings(b), ...warnings],
   };

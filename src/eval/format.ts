@@ -142,7 +142,7 @@ export function formatComparison(report: ComparisonReport): string {
   lines.push(`${'accuracy'.padEnd(14)}${percent(report.a.accuracy).padStart(10)}${percent(report.b.accuracy).padStart(10)}`);
   lines.push(`${'AUC macro'.padEnd(14)}${percent(report.a.auc_macro).padStart(10)}${percent(report.b.auc_macro).padStart(10)}`);
 
-  lines.push('', "DeLong's test, one class vs rest (difference A - B)");
+  lines.push('', "DeLong's test, one class vs rest and macro average (difference A - B)");
   lines.push(`${'class'.padEnd(12)}${'AUC A'.padStart(9)}${'AUC B'.padStart(9)}${'diff.'.padStart(9)}   ${'95% CI'.padEnd(20)}${'z'.padStart(8)}  p`);
   for (const name of report.classes) {
     const test = report.delong[name];
@@ -153,6 +153,14 @@ export function formatComparison(report: ComparisonReport): string {
     lines.push(
       `${name.padEnd(12)}${percent(test.auc_a).padStart(9)}${percent(test.auc_b).padStart(9)}${percent(test.difference).padStart(9)}   ` +
         `${interval(test.ci95).padEnd(20)}${(test.z === null ? 'n/a' : test.z.toFixed(3)).padStart(8)}  ${formatP(test.p_value)}`,
+    );
+  }
+
+  const macro = report.delong_macro;
+  if (macro !== null) {
+    lines.push(
+      `${'macro'.padEnd(12)}${percent(macro.auc_a).padStart(9)}${percent(macro.auc_b).padStart(9)}${percent(macro.difference).padStart(9)}   ` +
+        `${interval(macro.ci95).padEnd(20)}${(macro.z === null ? 'n/a' : macro.z.toFixed(3)).padStart(8)}  ${formatP(macro.p_value)}`,
     );
   }
 

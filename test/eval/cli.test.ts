@@ -65,6 +65,8 @@ test('compare LiLNet vs ResNet-50 runs DeLong and McNemar', () => {
   assert.equal(malignant.auc_a.toFixed(4), '0.9728');
   assert.equal(malignant.auc_b.toFixed(4), '0.9529');
   assert.ok(malignant.p_value < 0.001, `p ${malignant.p_value}`);
+  assert.equal(report.delong_macro?.auc_a.toFixed(4), '0.9716');
+  assert.ok((report.delong_macro?.p_value as number) < 0.01, `macro p ${report.delong_macro?.p_value}`);
   assert.equal(report.mcnemar.method, 'chi-square-continuity-corrected');
   assert.equal(report.mcnemar.accuracy_a.toFixed(3), '0.947');
   assert.equal(report.mcnemar.accuracy_b.toFixed(3), '0.911');

@@ -153,3 +153,57 @@ test('McNemar matches scipy in both regimes', () => {
     if (oracle[index].statistic !== null) close(result.statistic as number, oracle[index].statistic as number, 1e-12, `table ${index} statistic`);
   });
 });
+
+interface MacroOracle {
+  auc_a: number;
+  auc_b: number;
+  var_a: number;
+  se: number;
+  p: number;
+  var_a_two_class?: number;
+}
+
+test('macro DeLong matches the pairwise oracle', async () => {
+  const { delongMacroTest } = await import('../../src/eval/delong-macro.ts');
+  const cases = [
+    ['figure2--figure-2d-2g-lilnet.csv', 'figure2--figure-2d-2g-resnet50.csv'],
+    // Every 5th benign/malignant patient, to keep the O(N^2) Python oracle fast.
+    ['figure2--figure-2b-2e-lilnet.csv', 'figure2--figure-2b-2e-resnet50-pretrained.csv'],
+  ].map(([fileA, fileB]) => {
+    const a = readPredictions(sharedPath('fixtures', 'paper-source-data', fileA)).patients.filter((_, index) => fileA.includes('2d') || index % 5 === 0);
+    const b = readPredictions(sharedPath('fixtures', 'paper-source-data', fileB)).patients.filter((_, index) => fileA.includes('2d') || index % 5 === 0);
+    return { labels: a.map((patient) => patient.label), a: a.map((patient) => patient.scores), b: b.map((patient) => patient.scores), classes: a[0].scores.length };
+  });
+  const oracle = runPythonOracle<{ delong_macro: MacroOracle[] }>('stats_oracle.py', { delong_macro: cases }).delong_macro;
+  cases.forEach((item, index) => {
+    const result = delongMacroTest(item.a, item.b, item.labels, item.classes);
+    close(result.aucMacroA, oracle[index].auc_a, 1e-12, `case ${index} macro AUC A`);
+    close(result.aucMacroB, oracle[index].auc_b, 1e-12, `case ${index} macro AUC B`);
+    close(result.varianceA, oracle[index].var_a, 1e-14, `case ${index} variance A`);
+    close(result.standardError, oracle[index].se, 1e-12, `case ${index} standard error`);
+    close(result.pValue, oracle[index].p, 1e-12, `case ${index} p-value`);
+    if (oracle[index].var_a_two_class !== undefined) {
+      // Two classes: the same variance as DeLong's covariance matrix of the two column AUCs.
+      close(result.varianceA, oracle[index].var_a_two_class as number, 1e-14, `case ${index} two-class DeLong variance`);
+    }
+  });
+});
+
+test('macro DeLong of one class equals DeLong', async () => {
+  const { delongMacroTest } = await import('../../src/eval/delong-macro.ts');
+  const lilnet = readPredictions(sharedPath('fixtures', 'paper-source-data', 'figure2--figure-2b-2e-lilnet.csv'));
+  const resnet = readPredictions(sharedPath('fixtures', 'paper-source-data', 'figure2--figure-2b-2e-resnet50.csv'));
+  const labels = lilnet.patients.map((patient) => patient.label);
+  // Both columns carry the logit difference (sign flipped for class 0), so the two column AUCs and their placement
+  // values coincide and the macro test reduces to DeLong's test on one column.
+  const difference = (scores: number[]): number[] => [scores[0] - scores[1], scores[1] - scores[0]];
+  const macro = delongMacroTest(lilnet.patients.map((p) => difference(p.scores)), resnet.patients.map((p) => difference(p.scores)), labels, 2);
+  const single = delongTest(
+    lilnet.patients.map((p) => p.scores[1] - p.scores[0]),
+    resnet.patients.map((p) => p.scores[1] - p.scores[0]),
+    labels.map((label) => label === 1),
+  );
+  close(macro.difference, single.difference, 1e-12, 'difference');
+  close(macro.standardError, single.standardError, 1e-12, 'standard error');
+  close(macro.pValue, single.pValue, 1e-12, 'p-value');
+});

@@ -1,4 +1,4 @@
-"""Independent reference values for DeLong's and McNemar's tests.
+"""Independent reference values for DeLong's and McNemar's tests, and the macro-AUC DeLong test.
 
 DeLong's variances are computed here straight from the definition of the structural components (every
 positive-negative pair compared, O(m n)), not from the midrank formulation lilnet uses. McNemar's p-values come
@@ -49,6 +49,68 @@ def delong(case):
     return {"auc_a": auc_a, "auc_b": auc_b, "var_a": var_a, "var_b": var_b, "cov": cov, "se": se, "z": z, "p": p}
 
 
+def macro_placements(scores, labels, classes):
+    """Combined placement value per patient, from pairwise comparisons (no ranks)."""
+    total = len(labels)
+    sizes = [labels.count(c) for c in range(classes)]
+    phi = [0.0] * total
+    aucs = []
+    for c in range(classes):
+        positives = [p for p in range(total) if labels[p] == c]
+        negatives = [p for p in range(total) if labels[p] != c]
+        for p in positives:
+            phi[p] += sum(psi(scores[p][c], scores[q][c]) for q in negatives) / len(negatives) / classes
+        for q in negatives:
+            v01 = sum(psi(scores[p][c], scores[q][c]) for p in positives) / len(positives)
+            phi[q] += sizes[labels[q]] / len(negatives) * v01 / classes
+        aucs.append(
+            sum(psi(scores[p][c], scores[q][c]) for p in positives for q in negatives) / (len(positives) * len(negatives))
+        )
+    return phi, sum(aucs) / classes
+
+
+def stratified_variance(values, labels, classes):
+    total = 0.0
+    for c in range(classes):
+        members = [v for v, l in zip(values, labels) if l == c]
+        mean = sum(members) / len(members)
+        total += sum((v - mean) ** 2 for v in members) / (len(members) - 1) / len(members)
+    return total
+
+
+def two_class_mean_variance(scores, labels):
+    """DeLong's covariance matrix of the two column AUCs of a two-class model, then Var((A0 + A1) / 2)."""
+    group0 = [p for p in range(len(labels)) if labels[p] == 0]
+    group1 = [p for p in range(len(labels)) if labels[p] == 1]
+    # Column 0 (class 0 positive): placements of class-0 patients (V10) and class-1 patients (V01).
+    v10_0 = [sum(psi(scores[x][0], scores[y][0]) for y in group1) / len(group1) for x in group0]
+    v01_0 = [sum(psi(scores[x][0], scores[y][0]) for x in group0) / len(group0) for y in group1]
+    # Column 1 (class 1 positive): placements of class-1 patients (V10) and class-0 patients (V01).
+    v10_1 = [sum(psi(scores[y][1], scores[x][1]) for x in group0) / len(group0) for y in group1]
+    v01_1 = [sum(psi(scores[y][1], scores[x][1]) for y in group1) / len(group1) for x in group0]
+    var0 = covariance(v10_0, v10_0) / len(group0) + covariance(v01_0, v01_0) / len(group1)
+    var1 = covariance(v10_1, v10_1) / len(group1) + covariance(v01_1, v01_1) / len(group0)
+    cov01 = covariance(v10_0, v01_1) / len(group0) + covariance(v01_0, v10_1) / len(group1)
+    return (var0 + var1 + 2 * cov01) / 4
+
+
+def delong_macro(case):
+    labels, classes = case["labels"], case["classes"]
+    phi_a, auc_a = macro_placements(case["a"], labels, classes)
+    phi_b, auc_b = macro_placements(case["b"], labels, classes)
+    se = math.sqrt(stratified_variance([x - y for x, y in zip(phi_a, phi_b)], labels, classes))
+    result = {
+        "auc_a": auc_a,
+        "auc_b": auc_b,
+        "var_a": stratified_variance(phi_a, labels, classes),
+        "se": se,
+        "p": 2 * norm.sf(abs((auc_a - auc_b) / se)),
+    }
+    if classes == 2:
+        result["var_a_two_class"] = two_class_mean_variance(case["a"], labels)
+    return result
+
+
 def mcnemar(case):
     b, c = case["b"], case["c"]
     if b + c < 25:
@@ -64,6 +126,7 @@ def main():
         {
             "delong": [delong(case) for case in request.get("delong", [])],
             "mcnemar": [mcnemar(case) for case in request.get("mcnemar", [])],
+            "delong_macro": [delong_macro(case) for case in request.get("delong_macro", [])],
         },
         sys.stdout,
     )
