@@ -55,13 +55,15 @@ describe('server API', () => {
     for (const [method, path] of [
       ['GET', '/api/cases'],
       ['POST', '/api/cases'],
-      ['GET', '/api/auth/session'],
       ['GET', '/api/jobs/00000000-0000-4000-8000-000000000000'],
     ]) {
       const response = await anonymous.request(method, path, method === 'POST' ? { json: { label: 'x' } } : {});
       assert.equal(response.status, 401, `${method} ${path}`);
       assert.equal(response.body.error.code, 'UNAUTHENTICATED');
     }
+    const noSession = await anonymous.request('GET', '/api/auth/session');
+    assert.equal(noSession.status, 200);
+    assert.equal(noSession.body.user, null);
     const forged = new ApiClient(server.url);
     forged.cookie = 'lilnet_session=not-a-session';
     assert.equal((await forged.request('GET', '/api/cases')).status, 401);

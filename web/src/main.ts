@@ -47,8 +47,8 @@ function show(...content: (Node | null)[]): void {
   root.replaceChildren(header(), h('main', {}, ...content));
 }
 
-function renderLogin(message = ''): void {
-  const name = h('input', { name: 'name', autocomplete: 'username', required: true, 'data-testid': 'login-name' });
+function renderLogin(message = '', previousName = ''): void {
+  const name = h('input', { name: 'name', autocomplete: 'username', required: true, value: previousName, 'data-testid': 'login-name' });
   const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true, 'data-testid': 'login-password' });
   const form = h(
     'form',
@@ -67,7 +67,7 @@ function renderLogin(message = ''): void {
         setCsrfToken(session.csrfToken);
         route();
       },
-      (error: unknown) => renderLogin(t('login.failed', { message: errorText(error) })),
+      (error: unknown) => renderLogin(t('login.failed', { message: errorText(error) }), name.value),
     );
   });
   show(form);
@@ -297,9 +297,9 @@ async function start(): Promise<void> {
   onLanguageChange(() => (page ? renderCasePage() : user ? void renderCaseList() : renderLogin()));
   window.addEventListener('hashchange', route);
   try {
-    const session = await request<{ user: User; csrfToken: string }>('GET', '/api/auth/session');
+    const session = await request<{ user: User | null; csrfToken: string | null }>('GET', '/api/auth/session');
     user = session.user;
-    setCsrfToken(session.csrfToken);
+    setCsrfToken(session.csrfToken ?? '');
   } catch {
     user = null;
   }

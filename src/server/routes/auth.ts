@@ -57,10 +57,18 @@ export function registerAuthRoutes(app: FastifyInstance, context: ServerContext)
     return reply.status(204).send();
   });
 
-  app.get('/api/auth/session', { schema: { tags: ['auth'], summary: 'The signed-in user and the CSRF token' } }, async (request) => {
-    const session = requireSession(request);
-    return { user: session.user, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
-  });
+  app.get(
+    '/api/auth/session',
+    {
+      config: { public: true },
+      schema: { tags: ['auth'], summary: 'The signed-in user and the CSRF token; all null without a valid session' },
+    },
+    async (request) => {
+      const session = request.session;
+      if (!session) return { user: null, csrfToken: null, expiresAt: null };
+      return { user: session.user, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
+    },
+  );
 
   app.get('/api/users', { schema: { tags: ['users'], summary: 'List accounts (admin)' } }, async (request) => {
     requireSession(request, 'admin');
