@@ -9,6 +9,8 @@ import dcmjsCodecs from 'dcmjs-codecs';
 import { writeCtSeriesDicom } from '../../src/imaging/dicom/writer.ts';
 import { readDicomBytes, readDicomFile } from '../../src/imaging/dicom/read-file.ts';
 import { readCase } from '../../src/imaging/read-case.ts';
+import sharp from 'sharp';
+import { sharedPath } from '../helpers/shared.ts';
 
 const root = await mkdtemp(join(tmpdir(), 'lilnet-compressed-'));
 after(() => rm(root, { recursive: true, force: true }));
@@ -120,5 +122,48 @@ out.save_as(sys.argv[1], write_like_original=False)
     assert.equal(series.geometry.spacingMm[2], 3);
     for (let z = 0; z < slices; z++)
       assert.equal(series.voxels[z * COLUMNS * ROWS], -500 + 100 * z, `slice ${z}`);
+  },
+);
+
+test(
+  'JPEG baseline DICOM equals the JPEG slice',
+  { skip: !hasPydicom() && 'pydicom is not installed for /usr/bin/python3' },
+  async () => {
+    // pydicom wraps a real 8-bit YCbCr JPEG slice, unchanged, as encapsulated DICOM pixel data.
+    const jpeg = sharedPath('data', 'real-ct', 'cases', 'case-01', '5.jpg');
+    const output = join(root, 'baseline', 'slice.dcm');
+    const script = `
+import sys, os, pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate
+from pydicom.uid import JPEGBaseline8Bit, SecondaryCaptureImageStorage, generate_uid
+meta = FileMetaDataset()
+meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+meta.MediaStorageSOPInstanceUID = generate_uid()
+meta.TransferSyntaxUID = JPEGBaseline8Bit
+ds = Dataset(); ds.file_meta = meta
+ds.SOPClassUID = SecondaryCaptureImageStorage; ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+ds.Modality = 'OT'; ds.SeriesInstanceUID = generate_uid()
+ds.Rows = 512; ds.Columns = 512; ds.SamplesPerPixel = 3; ds.PhotometricInterpretation = 'YBR_FULL_422'
+ds.PlanarConfiguration = 0; ds.BitsAllocated = 8; ds.BitsStored = 8; ds.HighBit = 7; ds.PixelRepresentation = 0
+ds.PixelData = encapsulate([open(sys.argv[2], 'rb').read()])
+ds['PixelData'].is_undefined_length = True
+ds.is_little_endian = True; ds.is_implicit_VR = False
+os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True)
+ds.save_as(sys.argv[1], write_like_original=False)
+`;
+    const result = spawnSync('/usr/bin/python3', ['-c', script, output, jpeg], { encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+
+    const image = await readDicomFile(output);
+    assert.equal(image.transferSyntaxUid, '1.2.840.10008.1.2.4.50');
+    const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
+    const expected = Float32Array.from(
+      { length: info.width * info.height },
+      (_, i) => data[i * info.channels],
+    );
+    // dcmjs-codecs and sharp both decode with libjpeg-turbo, and give the same grey levels here.
+    assert.deepEqual(image.frames[0].values, expected);
+    assert.deepEqual(image.warnings, []);
   },
 );

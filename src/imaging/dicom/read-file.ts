@@ -138,16 +138,29 @@ function unitOf(attributes: ImageAttributes): VoxelUnit {
   return attributes.modality === 'CT' ? 'HU' : 'rescaled';
 }
 
-/** Converts RGB samples to luminance (ITU-R BT.601 weights), for the rare colour image in a CT folder. */
-function rgbToGrey(values: Float32Array, pixelCount: number, planar: boolean): Float32Array {
+/**
+ * Reduces RGB samples to grey: equal channels keep their value, others become luminance (ITU-R BT.601 weights).
+ * `colour` tells whether any pixel had unequal channels.
+ */
+function rgbToGrey(
+  values: Float32Array,
+  pixelCount: number,
+  planar: boolean,
+): { grey: Float32Array; colour: boolean } {
   const grey = new Float32Array(pixelCount);
+  let colour = false;
   for (let i = 0; i < pixelCount; i++) {
     const r = planar ? values[i] : values[i * 3];
     const g = planar ? values[pixelCount + i] : values[i * 3 + 1];
     const b = planar ? values[2 * pixelCount + i] : values[i * 3 + 2];
-    grey[i] = 0.299 * r + 0.587 * g + 0.114 * b;
+    if (r === g && g === b) {
+      grey[i] = r;
+    } else {
+      grey[i] = 0.299 * r + 0.587 * g + 0.114 * b;
+      colour = true;
+    }
   }
-  return grey;
+  return { grey, colour };
 }
 
 /** Parses DICOM bytes already in memory; see {@link readDicomFile}. */
@@ -199,6 +212,8 @@ export async function readDicomBytes(bytes: Uint8Array, file: string): Promise<D
     }
   } else {
     const rescale = prepareRescale(stored.values, attributes);
+    const encapsulated = dataSet.elements.x7fe00010.encapsulatedPixelData === true;
+    let colourFrames = 0;
     if (rescale.paddedCount > 0) {
       warnings.push(
         `${rescale.paddedCount} padding voxel(s) (PixelPaddingValue ${attributes.pixelPaddingValue}) were set to ` +
@@ -210,13 +225,16 @@ export async function readDicomBytes(bytes: Uint8Array, file: string): Promise<D
       if (attributes.samplesPerPixel === 3) {
         const samples = new Float32Array(samplesPerFrame);
         rescaleInto(frameStored, rescale, samples);
-        const grey = rgbToGrey(samples, pixelCount, attributes.planarConfiguration === 1);
+        // Decoders return interleaved samples, so PlanarConfiguration applies to native pixel data only.
+        const planar = attributes.planarConfiguration === 1 && !encapsulated;
+        const { grey, colour } = rgbToGrey(samples, pixelCount, planar);
+        if (colour) colourFrames++;
         frames.push(new ComputedFrame(geometry.positions[frame], grey));
       } else {
         frames.push(new RescaledFrame(geometry.positions[frame], frameStored, rescale));
       }
     }
-    if (attributes.samplesPerPixel === 3) {
+    if (colourFrames > 0) {
       warnings.push(`colour image (${attributes.photometricInterpretation}) converted to grey luminance`);
     }
   }
