@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readPytorchCheckpoint, type PytorchCheckpoint } from '../../src/nn/checkpoint/pytorch-reader.ts';
-import { compareStateDict } from '../../src/nn/checkpoint/compare-state-dict.ts';
+import { compareStateDict, describeStateDictComparison } from '../../src/nn/checkpoint/compare-state-dict.ts';
+import { lilnetConfig, lilnetSpecs } from '../../src/nn/lilnet.ts';
+import { resnetClassifierConfig, resnetClassifierSpecs } from '../../src/nn/resnet50.ts';
 import { sharedPath } from '../helpers/shared.ts';
 
 // The reference is a K = 3 LiLNet in the authors' released format (DataParallel keys, bfloat16-exact weights).
@@ -146,4 +148,34 @@ test('compareStateDict reports a full match', () => {
   const comparison = compareStateDict(checkpoint.stateDict, specs);
   assert.equal(comparison.matches, true);
   assert.equal(specs.length, 326 - 53);
+});
+
+test('reference checkpoint fits lilnet specs', () => {
+  const comparison = compareStateDict(checkpoint.stateDict, lilnetSpecs(lilnetConfig(3)));
+  assert.deepEqual(comparison.missing, []);
+  assert.deepEqual(comparison.unexpected, []);
+  assert.deepEqual(comparison.misshaped, []);
+  assert.equal(comparison.ignored.length, 53);
+  assert.equal(comparison.matches, true);
+});
+
+test('reference checkpoint against resnet specs', () => {
+  const comparison = compareStateDict(checkpoint.stateDict, resnetClassifierSpecs(resnetClassifierConfig(3)));
+  assert.deepEqual(comparison.missing, []);
+  assert.deepEqual(comparison.unexpected.sort(), [
+    'fc3.bias',
+    'fc3.weight',
+    'fc_SD.bias',
+    'fc_SD.weight',
+    'fc_ens.bias',
+    'fc_ens.weight',
+  ]);
+  assert.deepEqual(comparison.misshaped, [
+    { name: 'fc.weight', expectedShape: [3, 2048], actualShape: [15, 1024] },
+    { name: 'fc.bias', expectedShape: [3], actualShape: [15] },
+  ]);
+  assert.match(
+    describeStateDictComparison(comparison),
+    /mis-shaped keys: fc\.weight \[15, 1024\] where the model needs \[3, 2048\]/,
+  );
 });
