@@ -97,18 +97,20 @@ test('pickle without state dict rejected', async () => {
   await expectError(path, 'CHECKPOINT_UNSUPPORTED_CONTENT', /no state dict found/);
 });
 
+// {'w': _rebuild_tensor_v2(('storage', FloatStorage, '0', 'cpu', 2), 0, (2,), (1,), False, OrderedDict())}
+const TENSOR_W_PICKLE = [
+  [0x7d, 0x28],
+  [0x58, 1, 0, 0, 0, ...ascii('w')],
+  [0x63, ...ascii('torch._utils\n_rebuild_tensor_v2\n'), 0x28],
+  [0x28, 0x58, 7, 0, 0, 0, ...ascii('storage')],
+  [0x63, ...ascii('torch\nFloatStorage\n')],
+  [0x58, 1, 0, 0, 0, ...ascii('0'), 0x58, 3, 0, 0, 0, ...ascii('cpu'), 0x4b, 2, 0x74, 0x51],
+  [0x4b, 0, 0x4b, 2, 0x85, 0x4b, 1, 0x85, 0x89],
+  [0x63, ...ascii('collections\nOrderedDict\n'), 0x29, 0x52, 0x74, 0x52, 0x75],
+];
+
 test('missing storage entry rejected', async () => {
-  // {'w': _rebuild_tensor_v2(('storage', FloatStorage, '0', 'cpu', 2), 0, (2,), (1,), False, OrderedDict())}
-  const body = [
-    [0x7d, 0x28],
-    [0x58, 1, 0, 0, 0, ...ascii('w')],
-    [0x63, ...ascii('torch._utils\n_rebuild_tensor_v2\n'), 0x28],
-    [0x28, 0x58, 7, 0, 0, 0, ...ascii('storage')],
-    [0x63, ...ascii('torch\nFloatStorage\n')],
-    [0x58, 1, 0, 0, 0, ...ascii('0'), 0x58, 3, 0, 0, 0, ...ascii('cpu'), 0x4b, 2, 0x74, 0x51],
-    [0x4b, 0, 0x4b, 2, 0x85, 0x4b, 1, 0x85, 0x89],
-    [0x63, ...ascii('collections\nOrderedDict\n'), 0x29, 0x52, 0x74, 0x52, 0x75],
-  ];
+  const body = TENSOR_W_PICKLE;
   const path = writeArchive('no-storage.pth', { 'archive/data.pkl': pickle(...body) });
   await expectError(path, 'CHECKPOINT_CORRUPT', /storage archive\/data\/0 is missing/);
 
@@ -120,6 +122,20 @@ test('missing storage entry rejected', async () => {
   assert.deepEqual([...(checkpoint.stateDict.get('w')!.data as Float32Array)], [1.5, -2]);
   assert.equal(checkpoint.strippedModulePrefix, false);
   assert.equal(checkpoint.stateDictKey, null);
+});
+
+test('big-endian storages decoded', async () => {
+  // PyTorch 2.1 and later record the byte order; a big-endian machine writes 'big' and swapped storages.
+  const big = new Uint8Array(8);
+  new DataView(big.buffer).setFloat32(0, 1.5, false);
+  new DataView(big.buffer).setFloat32(4, -2, false);
+  const path = writeArchive('big-endian.pth', {
+    'archive/data.pkl': pickle(...TENSOR_W_PICKLE),
+    'archive/byteorder': new TextEncoder().encode('big'),
+    'archive/data/0': big,
+  });
+  const checkpoint = await readPytorchCheckpoint(path);
+  assert.deepEqual([...(checkpoint.stateDict.get('w')!.data as Float32Array)], [1.5, -2]);
 });
 
 test('truncated pickle rejected', async () => {
