@@ -10,6 +10,7 @@ import { registerInspectCommand } from './inspect.ts';
 import { registerPredictCommand } from './predict.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerSynthCommand } from './synth.ts';
+import { registerTrainCommand } from './train.ts';
 import { registerDiagnoseCommand } from './diagnose.ts';
 
 export function registerCommands(program: Command): void {
@@ -23,6 +24,7 @@ export function registerCommands(program: Command): void {
   registerInspectCommand(program);
   registerServeCommand(program);
   registerSynthCommand(program);
+  registerTrainCommand(program);
   registerPredictCommand(program);
   registerExportOnnxCommand(program);
 }

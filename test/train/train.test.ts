@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateSynthDataset } from '../../src/data/synth/generate.ts';
+import { readTrainingCheckpoint } from '../../src/nn/checkpoint/lilnet-checkpoint.ts';
+import { learningRateAt } from '../../src/train/schedule.ts';
+import { runTraining, type TrainConfig } from '../../src/train/trainer.ts';
+import { sharedPath } from '../helpers/shared.ts';
+
+const TINY_TRUNK = { baseWidth: 4, blocksPerStage: [1, 1, 1, 1] as [number, number, number, number] };
+
+function tinyConfig(dataRoot: string, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  return {
+    task: 'benign',
+    dataRoot,
+    phases: ['AP', 'PVP'],
+    epochs: 8,
+    lr: 0.05,
+    milestones: [6],
+    batchSize: 16,
+    evalBatchSize: 64,
+    model: 'lilnet',
+    trunkName: '4x1,1,1,1',
+    trunk: TINY_TRUNK,
+    inputSizePx: 32,
+    seed: 1,
+    validationFraction: 0.2,
+    threads: 2,
+    prefetch: 2,
+    ...overrides,
+  };
+}
+
+test('learning rate steps at milestones', () => {
+  assert.equal(learningRateAt(0, 0.01, [20, 35]), 0.01);
+  assert.equal(learningRateAt(19, 0.01, [20, 35]), 0.01);
+  assert.ok(Math.abs(learningRateAt(20, 0.01, [20, 35]) - 0.001) < 1e-12);
+  assert.ok(Math.abs(learningRateAt(49, 0.01, [20, 35]) - 0.0001) < 1e-12);
+});
+
+test('phantom training beats chance on held-out patients', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'lilnet-train-'));
+  try {
+    await generateSynthDataset({ outDir: join(root, 'data'), patients: 30, seed: 2, types: ['fnh', 'hem', 'cyst'], size: 128, slices: 10, maxCropsPerLesion: 2, testFraction: 0.3, outputs: ['crops'] });
+    const summary = await runTraining(tinyConfig(join(root, 'data', 'crops')), { runDir: join(root, 'run'), resume: false });
+    assert.equal(summary.history.length, 8);
+    assert.equal(summary.validationPatients, 9);
+    const last = summary.history[summary.history.length - 1];
+    // Chance is 1/3 accuracy and 0.5 AUC for three balanced classes.
+    assert.ok(last.valAuc !== null && last.valAuc >= 0.75, `validation AUC ${last.valAuc}`);
+    assert.ok(last.valAccuracy !== null && last.valAccuracy >= 0.6, `validation accuracy ${last.valAccuracy}`);
+    assert.ok(last.trainLoss < summary.history[0].trainLoss);
+
+    const files = await readdir(join(root, 'run'));
+    for (const name of ['best.ckpt', 'last.ckpt', 'config.json', 'metrics.jsonl', 'curves.svg', 'curves.png']) assert.ok(files.includes(name), name);
+    const lines = (await readFile(join(root, 'run', 'metrics.jsonl'), 'utf8')).trim().split('\n');
+    assert.equal(lines.length, 8);
+    const checkpoint = await readTrainingCheckpoint(join(root, 'run', 'last.ckpt'));
+    assert.equal(checkpoint.epoch, 8);
+    assert.equal(checkpoint.model.architecture, 'lilnet');
+    assert.ok(checkpoint.optimizer && checkpoint.optimizer.momentumBuffers.size > 0);
+    await assert.rejects(runTraining(tinyConfig(join(root, 'data', 'crops')), { runDir: join(root, 'run'), resume: false }), /already holds a run/);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('resumed run equals uninterrupted run', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'lilnet-resume-'));
+  try {
+    await generateSynthDataset({ outDir: join(root, 'data'), patients: 12, seed: 3, types: ['fnh', 'hem', 'cyst'], size: 96, slices: 8, maxCropsPerLesion: 1, testFraction: 0.25, outputs: ['crops'] });
+    const config = tinyConfig(join(root, 'data', 'crops'), { epochs: 3, milestones: [2] });
+    const whole = await runTraining(config, { runDir: join(root, 'whole'), resume: false });
+    const first = await runTraining(config, { runDir: join(root, 'split'), resume: false, maxEpochsThisRun: 1 });
+    assert.equal(first.history.length, 1);
+    const resumed = await runTraining(config, { runDir: join(root, 'split'), resume: true });
+    assert.equal(resumed.epochsRun, 2);
+    const strip = (entries: typeof whole.history) => entries.map(({ epoch, lr, trainLoss, trainAccuracy, valAccuracy, valAuc }) => ({ epoch, lr, trainLoss, trainAccuracy, valAccuracy, valAuc }));
+    assert.deepEqual(strip(resumed.history), strip(whole.history));
+    const a = await readTrainingCheckpoint(join(root, 'whole', 'last.ckpt'));
+    const b = await readTrainingCheckpoint(join(root, 'split', 'last.ckpt'));
+    assert.deepEqual(b.stateDict.get('fc_SD.weight')!.data, a.stateDict.get('fc_SD.weight')!.data);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('real 8-bit slices flow through training', async () => {
+  // The real slices carry no labels: benign/malignant codes alternate by patient as placeholders, so only
+  // the data path is checked here, not what the model learns.
+  const root = await mkdtemp(join(tmpdir(), 'lilnet-real-'));
+  try {
+    const source = sharedPath('data', 'real-ct', 'lesion-slices');
+    const byPatient = new Map<string, string[]>();
+    for (const name of (await readdir(source)).sort()) {
+      const match = /^p(\d+)-(ap|pvp|nc|unknown)-\d+\.(png|jpg)$/.exec(name);
+      if (match) byPatient.set(`p${match[1]}`, [...(byPatient.get(`p${match[1]}`) ?? []), name]);
+    }
+    assert.ok(byPatient.size >= 6, `${byPatient.size} patients in the real slices`);
+    const rows = ['ID,Cancer'];
+    let index = 0;
+    for (const [patient, names] of byPatient) {
+      for (const name of names) {
+        const phase = name.includes('-pvp-') ? 'PVP' : name.includes('-nc-') ? 'CT' : 'AP';
+        await mkdir(join(root, patient, phase), { recursive: true });
+        await symlink(join(source, name), join(root, patient, phase, name));
+      }
+      rows.push(`${patient},${index % 2 === 0 ? 'good' : 'bad'}`);
+      index++;
+    }
+    await writeFile(join(root, 'BM_train.csv'), `${rows.join('\n')}\n`);
+    const summary = await runTraining(tinyConfig(root, { task: 'bm', epochs: 1, milestones: [], validationFraction: 0.34 }), { runDir: join(root, 'run'), resume: false });
+    assert.equal(summary.history.length, 1);
+    assert.ok(summary.validationPatients >= 2);
+    assert.ok(Number.isFinite(summary.history[0].trainLoss));
+    assert.ok(summary.history[0].valAccuracy !== null);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
