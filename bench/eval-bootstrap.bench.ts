@@ -13,7 +13,11 @@ for (const file of ['figure2--figure-2b-2e-lilnet.csv', 'figure2--figure-2c-2f-l
   const timesMs: number[] = [];
   for (let run = 0; run <= runs; run += 1) {
     const start = performance.now();
-    evaluatePredictions(set, { aucScore: 'logits', labelSource: 'argmax', bootstrap: { resamples, seed: run } });
+    evaluatePredictions(set, {
+      aucScore: 'logits',
+      labelSource: 'argmax',
+      bootstrap: { resamples, seed: run },
+    });
     if (run > 0) timesMs.push(performance.now() - start);
   }
   timesMs.sort((a, b) => a - b);

@@ -25,7 +25,10 @@ export function argmax(values: readonly number[]): number {
 }
 
 /** Averages the rows of one patient's per-image logits into one score row. */
-export function aggregateImages(imageLogits: readonly (readonly number[])[], aggregation: Aggregation): number[] {
+export function aggregateImages(
+  imageLogits: readonly (readonly number[])[],
+  aggregation: Aggregation,
+): number[] {
   const classCount = imageLogits[0].length;
   const sums = new Array<number>(classCount).fill(0);
   for (const logits of imageLogits) {

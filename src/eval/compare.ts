@@ -68,7 +68,10 @@ export interface ComparisonReport {
 }
 
 /** Pairs the patients of two sets; raises when the tasks, classes or labels disagree. */
-function pairPatients(a: PredictionSet, b: PredictionSet): { pairsA: PatientPrediction[]; pairsB: PatientPrediction[]; warnings: EvalWarning[] } {
+function pairPatients(
+  a: PredictionSet,
+  b: PredictionSet,
+): { pairsA: PatientPrediction[]; pairsB: PatientPrediction[]; warnings: EvalWarning[] } {
   if (a.task.classes.length !== b.task.classes.length || a.task.name !== b.task.name) {
     throw new LilnetError(
       'EVAL_INPUTS_MISMATCHED',
@@ -109,7 +112,9 @@ function pairPatients(a: PredictionSet, b: PredictionSet): { pairsA: PatientPred
   }
 
   const pairedIds = new Set(pairsA.map((patient) => patient.patient));
-  const onlyB = b.patients.filter((patient) => !pairedIds.has(patient.patient)).map((patient) => patient.patient);
+  const onlyB = b.patients
+    .filter((patient) => !pairedIds.has(patient.patient))
+    .map((patient) => patient.patient);
   if (pairsA.length === 0) {
     throw new LilnetError('EVAL_INPUTS_MISMATCHED', `${a.source} and ${b.source} have no patient in common`, {
       hint: 'a paired comparison needs both models scored on the same patients, with the same identifiers',
@@ -130,13 +135,21 @@ function pairPatients(a: PredictionSet, b: PredictionSet): { pairsA: PatientPred
   return { pairsA, pairsB, warnings };
 }
 
-function paired(intervals: ReturnType<typeof bootstrapIntervals>, name: string, estimate: number | null): PairedDifference {
+function paired(
+  intervals: ReturnType<typeof bootstrapIntervals>,
+  name: string,
+  estimate: number | null,
+): PairedDifference {
   const interval = intervals.get(name);
   return { estimate, ci95: interval ? [interval.lower, interval.upper] : null };
 }
 
 /** Compares model A with model B on their common patients. */
-export function comparePredictions(a: PredictionSet, b: PredictionSet, options: EvaluateOptions): ComparisonReport {
+export function comparePredictions(
+  a: PredictionSet,
+  b: PredictionSet,
+  options: EvaluateOptions,
+): ComparisonReport {
   const { pairsA, pairsB, warnings } = pairPatients(a, b);
   const dataA = metricDataFor(pairsA, a, options);
   const dataB = metricDataFor(pairsB, b, options);
@@ -171,8 +184,14 @@ export function comparePredictions(a: PredictionSet, b: PredictionSet, options: 
   let delongMacro: DelongReport | null = null;
   const classSizes = classes.map((_, k) => Array.from(dataA.labels).filter((label) => label === k).length);
   if (classSizes.every((size) => size >= 2)) {
-    const scoreRows = (data: typeof dataA): number[][] => Array.from(data.labels, (_, i) => data.scoreColumns.map((column) => column[i]));
-    const result = delongMacroTest(scoreRows(dataA), scoreRows(dataB), Array.from(dataA.labels), classes.length);
+    const scoreRows = (data: typeof dataA): number[][] =>
+      Array.from(data.labels, (_, i) => data.scoreColumns.map((column) => column[i]));
+    const result = delongMacroTest(
+      scoreRows(dataA),
+      scoreRows(dataB),
+      Array.from(dataA.labels),
+      classes.length,
+    );
     delongMacro = {
       auc_a: result.aucMacroA,
       auc_b: result.aucMacroB,
@@ -184,7 +203,8 @@ export function comparePredictions(a: PredictionSet, b: PredictionSet, options: 
     };
   }
 
-  const correctness = (data: typeof dataA): boolean[] => Array.from(data.labels, (label, i) => data.predictions[i] === label);
+  const correctness = (data: typeof dataA): boolean[] =>
+    Array.from(data.labels, (label, i) => data.predictions[i] === label);
   const summary = (set: PredictionSet, metrics: typeof metricsA): ModelSummary => ({
     source: set.source,
     accuracy: metrics.accuracy,
@@ -203,7 +223,13 @@ export function comparePredictions(a: PredictionSet, b: PredictionSet, options: 
     delong,
     delong_macro: delongMacro,
     mcnemar: mcnemarReport(mcnemarTest(correctness(dataA), correctness(dataB))),
-    warnings: [...a.warnings, ...b.warnings, ...recordedPredictionWarnings(a), ...recordedPredictionWarnings(b), ...warnings],
+    warnings: [
+      ...a.warnings,
+      ...b.warnings,
+      ...recordedPredictionWarnings(a),
+      ...recordedPredictionWarnings(b),
+      ...warnings,
+    ],
   };
 
   const bootstrap = options.bootstrap;
@@ -212,13 +238,16 @@ export function comparePredictions(a: PredictionSet, b: PredictionSet, options: 
       const resampledA = computeMetrics(dataA, weights);
       const resampledB = computeMetrics(dataB, weights);
       const aucDifference =
-        resampledA.aucMacro === null || resampledB.aucMacro === null ? null : resampledA.aucMacro - resampledB.aucMacro;
+        resampledA.aucMacro === null || resampledB.aucMacro === null
+          ? null
+          : resampledA.aucMacro - resampledB.aucMacro;
       return new Map([
         ['auc_macro_difference', aucDifference],
         ['accuracy_difference', resampledA.accuracy - resampledB.accuracy],
       ]);
     });
-    const aucEstimate = metricsA.aucMacro === null || metricsB.aucMacro === null ? null : metricsA.aucMacro - metricsB.aucMacro;
+    const aucEstimate =
+      metricsA.aucMacro === null || metricsB.aucMacro === null ? null : metricsA.aucMacro - metricsB.aucMacro;
     report.bootstrap = {
       resamples: bootstrap.resamples,
       seed: bootstrap.seed,

@@ -79,10 +79,14 @@ function splitRecords(text: string, source: string): { cells: string[]; line: nu
     index += 1;
   }
   if (inQuotes) {
-    throw new LilnetError('EVAL_CSV_MALFORMED', `${source}: a quoted field opened on line ${recordLine} is never closed`, {
-      hint: 'close the field with a double quote, or write a literal quote inside a field as two quotes ("")',
-      file: source,
-    });
+    throw new LilnetError(
+      'EVAL_CSV_MALFORMED',
+      `${source}: a quoted field opened on line ${recordLine} is never closed`,
+      {
+        hint: 'close the field with a double quote, or write a literal quote inside a field as two quotes ("")',
+        file: source,
+      },
+    );
   }
   if (cell !== '' || cells.length > 0) endRecord();
   return records;
@@ -108,10 +112,14 @@ export function parseCsv(text: string, source = '<string>'): CsvTable {
       });
     }
     if (seen.has(name)) {
-      throw new LilnetError('EVAL_CSV_MALFORMED', `${source}: column "${name}" appears twice in the header row`, {
-        hint: 'give every column a distinct name',
-        file: source,
-      });
+      throw new LilnetError(
+        'EVAL_CSV_MALFORMED',
+        `${source}: column "${name}" appears twice in the header row`,
+        {
+          hint: 'give every column a distinct name',
+          file: source,
+        },
+      );
     }
     seen.add(name);
   }
@@ -140,7 +148,10 @@ export function readCsvFile(path: string): CsvTable {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE';
     throw new LilnetError(code, `cannot read ${path}: ${(error as Error).message}`, {
-      hint: code === 'FILE_NOT_FOUND' ? 'check the path of the CSV file' : 'check that the path is a file you may read',
+      hint:
+        code === 'FILE_NOT_FOUND'
+          ? 'check the path of the CSV file'
+          : 'check that the path is a file you may read',
       file: path,
       cause: error,
     });

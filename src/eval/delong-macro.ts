@@ -34,7 +34,11 @@ export interface MacroDelongResult {
 }
 
 /** Returns each patient's combined placement value and the macro AUC for one model's class scores. */
-function macroPlacements(scores: readonly (readonly number[])[], labels: readonly number[], classCount: number): { phi: Float64Array; aucMacro: number } {
+function macroPlacements(
+  scores: readonly (readonly number[])[],
+  labels: readonly number[],
+  classCount: number,
+): { phi: Float64Array; aucMacro: number } {
   const total = labels.length;
   const classSizes = new Array<number>(classCount).fill(0);
   for (const label of labels) classSizes[label] += 1;

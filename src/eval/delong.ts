@@ -92,7 +92,9 @@ export function delongTest(
     throw new LilnetError('INTERNAL', 'delongTest: the two score arrays and the labels differ in length');
   }
   const pick = (scores: ArrayLike<number>, positiveSide: boolean): Float64Array => {
-    const indices = Array.from({ length: scores.length }, (_, i) => i).filter((i) => positive[i] === positiveSide);
+    const indices = Array.from({ length: scores.length }, (_, i) => i).filter(
+      (i) => positive[i] === positiveSide,
+    );
     return Float64Array.from(indices, (i) => scores[i]);
   };
   const positiveA = pick(scoresA, true);

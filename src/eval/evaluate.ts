@@ -5,7 +5,13 @@
 import { LilnetError } from '../errors.ts';
 import { argmax, softmax } from './aggregate.ts';
 import { bootstrapIntervals, type BootstrapOptions, type ConfidenceInterval } from './bootstrap.ts';
-import { computeMetrics, prepareMetricData, scalarMetrics, type MetricData, type MetricValues } from './metrics.ts';
+import {
+  computeMetrics,
+  prepareMetricData,
+  scalarMetrics,
+  type MetricData,
+  type MetricValues,
+} from './metrics.ts';
 import type { PatientPrediction, PredictionSet, ScoreKind } from './predictions.ts';
 import { rocCurve, youdenPoint, type RocPoint } from './roc.ts';
 import type { TaskDefinition } from './tasks.ts';
@@ -78,12 +84,22 @@ export interface EvaluationReport extends MetricReport {
 }
 
 /** Returns the per-class AUC scores of a patient: its logits, or the softmax probabilities. */
-export function aucScores(patient: PatientPrediction, scoreKind: ScoreKind, aucScore: AucScore, source: string): number[] {
-  if (aucScore === 'probabilities') return scoreKind === 'probabilities' ? patient.scores : softmax(patient.scores);
+export function aucScores(
+  patient: PatientPrediction,
+  scoreKind: ScoreKind,
+  aucScore: AucScore,
+  source: string,
+): number[] {
+  if (aucScore === 'probabilities')
+    return scoreKind === 'probabilities' ? patient.scores : softmax(patient.scores);
   if (scoreKind === 'probabilities') {
-    throw new LilnetError('INVALID_ARGUMENT', `--auc-score logits needs logits, but the scores of ${source} are mean probabilities`, {
-      hint: 'use --auc-score probabilities, or aggregate the images with --aggregate mean-logits',
-    });
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `--auc-score logits needs logits, but the scores of ${source} are mean probabilities`,
+      {
+        hint: 'use --auc-score probabilities, or aggregate the images with --aggregate mean-logits',
+      },
+    );
   }
   return patient.scores;
 }
@@ -92,10 +108,14 @@ export function aucScores(patient: PatientPrediction, scoreKind: ScoreKind, aucS
 export function predictedClass(patient: PatientPrediction, labelSource: LabelSource, source: string): number {
   if (labelSource === 'argmax') return argmax(patient.scores);
   if (patient.recordedPrediction === undefined) {
-    throw new LilnetError('INVALID_ARGUMENT', `--label-source recorded needs a pred_label column, and ${source} has none`, {
-      hint: 'use --label-source argmax, or add the recorded predictions as a pred_label column',
-      file: source,
-    });
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `--label-source recorded needs a pred_label column, and ${source} has none`,
+      {
+        hint: 'use --label-source argmax, or add the recorded predictions as a pred_label column',
+        file: source,
+      },
+    );
   }
   return patient.recordedPrediction;
 }
@@ -154,8 +174,13 @@ function nestIntervals(
   return nested;
 }
 
-function bootstrapWarning(intervals: Map<string, ConfidenceInterval | null>, resamples: number): EvalWarning[] {
-  const partial = [...intervals].filter(([, interval]) => interval === null || interval.resamplesUsed < resamples);
+function bootstrapWarning(
+  intervals: Map<string, ConfidenceInterval | null>,
+  resamples: number,
+): EvalWarning[] {
+  const partial = [...intervals].filter(
+    ([, interval]) => interval === null || interval.resamplesUsed < resamples,
+  );
   if (partial.length === 0) return [];
   const parts = partial.map(([name, interval]) => `${name} in ${resamples - (interval?.resamplesUsed ?? 0)}`);
   return [
@@ -192,7 +217,12 @@ export function evaluatePatients(
   const classes = set.task.classes;
   const data = metricDataFor(patients, set, options);
   const values = computeMetrics(data);
-  const curves = data.scoreColumns.map((column, k) => rocCurve(column, Array.from(data.labels, (label) => label === k)));
+  const curves = data.scoreColumns.map((column, k) =>
+    rocCurve(
+      column,
+      Array.from(data.labels, (label) => label === k),
+    ),
+  );
 
   const report: MetricReport = {
     patients: patients.length,
@@ -217,7 +247,12 @@ export function evaluatePatients(
         const point = youdenPoint(curve);
         return point === null
           ? null
-          : { threshold: point.threshold, sensitivity: point.sensitivity, specificity: point.specificity, youden_j: point.youdenJ };
+          : {
+              threshold: point.threshold,
+              sensitivity: point.sensitivity,
+              specificity: point.specificity,
+              youden_j: point.youdenJ,
+            };
       }),
     ),
     roc_curves: perClass(classes, curves),
@@ -237,7 +272,11 @@ export function evaluatePatients(
       scalarMetrics(computeMetrics(data, weights), classes),
     );
     report.ci95 = nestIntervals(intervals);
-    report.bootstrap = { resamples: bootstrap.resamples, seed: bootstrap.seed, method: 'percentile, patients resampled with replacement' };
+    report.bootstrap = {
+      resamples: bootstrap.resamples,
+      seed: bootstrap.seed,
+      method: 'percentile, patients resampled with replacement',
+    };
     report.warnings.push(...bootstrapWarning(intervals, bootstrap.resamples));
   }
   return report;

@@ -23,7 +23,11 @@ function formatP(pValue: number): string {
   return pValue.toFixed(4);
 }
 
-function ciOf(report: Pick<MetricReport, 'ci95'>, name: string, className?: string): Interval | null | undefined {
+function ciOf(
+  report: Pick<MetricReport, 'ci95'>,
+  name: string,
+  className?: string,
+): Interval | null | undefined {
   const entry = report.ci95?.[name];
   if (report.ci95 === undefined) return undefined;
   if (className === undefined) return (entry ?? null) as Interval | null;
@@ -52,7 +56,9 @@ function metricTable(report: MetricReport): string[] {
   }
   const lines = [`${'metric'.padEnd(26)}${'value'.padStart(10)}   ${report.ci95 ? '95% CI' : ''}`.trimEnd()];
   for (const [label, key, value] of rows) {
-    lines.push(`${label.padEnd(26)}${percent(value).padStart(10)}   ${interval(ciOf(report, key))}`.trimEnd());
+    lines.push(
+      `${label.padEnd(26)}${percent(value).padStart(10)}   ${interval(ciOf(report, key))}`.trimEnd(),
+    );
   }
   return lines;
 }
@@ -78,19 +84,29 @@ function classTable(report: MetricReport, classes: readonly string[]): string[] 
 }
 
 function confusionTable(matrix: number[][], classes: readonly string[]): string[] {
-  const width = Math.max(8, ...classes.map((name) => name.length + 2), ...matrix.flat().map((value) => String(value).length + 2));
+  const width = Math.max(
+    8,
+    ...classes.map((name) => name.length + 2),
+    ...matrix.flat().map((value) => String(value).length + 2),
+  );
   const lines = ['confusion matrix (rows: reference diagnosis, columns: predicted class)'];
   lines.push(`${''.padEnd(width)}${classes.map((name) => name.padStart(width)).join('')}`);
-  matrix.forEach((row, k) => lines.push(`${classes[k].padEnd(width)}${row.map((value) => String(value).padStart(width)).join('')}`));
+  matrix.forEach((row, k) =>
+    lines.push(`${classes[k].padEnd(width)}${row.map((value) => String(value).padStart(width)).join('')}`),
+  );
   return lines;
 }
 
 function strataLines(strata: StrataReport): string[] {
   const width = Math.max(12, ...strata.groups.map((group) => group.value.length + 2));
   const lines = [`results by ${strata.column}`];
-  lines.push(`${'stratum'.padEnd(width)}${'patients'.padStart(9)}${'accuracy'.padStart(11)}  ${'AUC macro'.padStart(10)}  95% CI (accuracy; AUC macro)`);
+  lines.push(
+    `${'stratum'.padEnd(width)}${'patients'.padStart(9)}${'accuracy'.padStart(11)}  ${'AUC macro'.padStart(10)}  95% CI (accuracy; AUC macro)`,
+  );
   for (const group of strata.groups) {
-    const cis = group.ci95 ? `${interval(ciOf(group, 'accuracy'))}; ${interval(ciOf(group, 'auc_macro'))}` : '';
+    const cis = group.ci95
+      ? `${interval(ciOf(group, 'accuracy'))}; ${interval(ciOf(group, 'auc_macro'))}`
+      : '';
     lines.push(
       `${group.value.padEnd(width)}${String(group.patients).padStart(9)}${percent(group.accuracy).padStart(11)}  ${percent(group.auc_macro).padStart(10)}  ${cis}`.trimEnd(),
     );
@@ -99,14 +115,19 @@ function strataLines(strata: StrataReport): string[] {
 }
 
 function mcnemarText(result: McNemarReport): string {
-  const method = result.method === 'exact-binomial' ? 'exact binomial' : `chi-square ${result.statistic?.toFixed(3)} with continuity correction`;
+  const method =
+    result.method === 'exact-binomial'
+      ? 'exact binomial'
+      : `chi-square ${result.statistic?.toFixed(3)} with continuity correction`;
   return `p = ${formatP(result.p_value)} (${method}; discordant ${result.only_a_correct}/${result.only_b_correct})`;
 }
 
 function readerLines(readers: ReaderComparison): string[] {
   const width = Math.max(10, ...readers.readers.map((reader) => reader.reader.length + 2));
   const lines = [`readers against the AI (${basename(readers.source)})`];
-  lines.push(`${'reader'.padEnd(width)}${'patients'.padStart(9)}${'reader acc.'.padStart(13)}${'AI acc.'.padStart(10)}   McNemar, AI vs reader`);
+  lines.push(
+    `${'reader'.padEnd(width)}${'patients'.padStart(9)}${'reader acc.'.padStart(13)}${'AI acc.'.padStart(10)}   McNemar, AI vs reader`,
+  );
   for (const reader of readers.readers) {
     lines.push(
       `${reader.reader.padEnd(width)}${String(reader.patients).padStart(9)}${percent(reader.accuracy).padStart(13)}${percent(reader.ai_accuracy).padStart(10)}   ${mcnemarText(reader.mcnemar)}`,
@@ -116,15 +137,41 @@ function readerLines(readers: ReaderComparison): string[] {
 }
 
 /** Renders `lilnet eval` output. */
-export function formatEvaluation(report: EvaluationReport, strata?: StrataReport, readers?: ReaderComparison): string {
+export function formatEvaluation(
+  report: EvaluationReport,
+  strata?: StrataReport,
+  readers?: ReaderComparison,
+): string {
   const lines: string[] = [];
-  lines.push(`${basename(report.source)}: ${taskTitle(report)}, ${report.patients} patients (${report.format} input${report.aggregation ? `, ${report.aggregation}` : ''})`);
-  const bootstrapText = report.bootstrap ? `; 95% CI: bootstrap, ${report.bootstrap.resamples} resamples, seed ${report.bootstrap.seed}` : '';
-  lines.push(`AUC from ${report.auc_score}; predictions from ${report.label_source === 'recorded' ? 'the recorded pred_label' : 'the argmax'}${bootstrapText}`);
-  lines.push('', ...metricTable(report), '', ...classTable(report, report.classes), '', ...confusionTable(report.confusion_matrix, report.classes));
+  lines.push(
+    `${basename(report.source)}: ${taskTitle(report)}, ${report.patients} patients (${report.format} input${report.aggregation ? `, ${report.aggregation}` : ''})`,
+  );
+  const bootstrapText = report.bootstrap
+    ? `; 95% CI: bootstrap, ${report.bootstrap.resamples} resamples, seed ${report.bootstrap.seed}`
+    : '';
+  lines.push(
+    `AUC from ${report.auc_score}; predictions from ${report.label_source === 'recorded' ? 'the recorded pred_label' : 'the argmax'}${bootstrapText}`,
+  );
+  lines.push(
+    '',
+    ...metricTable(report),
+    '',
+    ...classTable(report, report.classes),
+    '',
+    ...confusionTable(report.confusion_matrix, report.classes),
+  );
   if (strata) lines.push('', ...strataLines(strata));
   if (readers) lines.push('', ...readerLines(readers));
-  const warnings = [...report.warnings, ...(readers?.warnings ?? []), ...(strata?.groups.flatMap((group) => group.warnings.map((warning) => ({ ...warning, message: `[${strata.column} = ${group.value}] ${warning.message}` }))) ?? [])];
+  const warnings = [
+    ...report.warnings,
+    ...(readers?.warnings ?? []),
+    ...(strata?.groups.flatMap((group) =>
+      group.warnings.map((warning) => ({
+        ...warning,
+        message: `[${strata.column} = ${group.value}] ${warning.message}`,
+      })),
+    ) ?? []),
+  ];
   if (warnings.length > 0) {
     lines.push('', 'warnings:');
     for (const warning of warnings) lines.push(`  - ${warning.message}`);
@@ -136,18 +183,28 @@ export function formatEvaluation(report: EvaluationReport, strata?: StrataReport
 export function formatComparison(report: ComparisonReport): string {
   const lines: string[] = [];
   lines.push(`A = ${basename(report.a.source)}`, `B = ${basename(report.b.source)}`);
-  lines.push(`${report.patients} paired patients; AUC from ${report.auc_score}; predictions from ${report.label_source === 'recorded' ? 'the recorded pred_label' : 'the argmax'}`);
+  lines.push(
+    `${report.patients} paired patients; AUC from ${report.auc_score}; predictions from ${report.label_source === 'recorded' ? 'the recorded pred_label' : 'the argmax'}`,
+  );
   lines.push('');
   lines.push(`${''.padEnd(14)}${'A'.padStart(10)}${'B'.padStart(10)}`);
-  lines.push(`${'accuracy'.padEnd(14)}${percent(report.a.accuracy).padStart(10)}${percent(report.b.accuracy).padStart(10)}`);
-  lines.push(`${'AUC macro'.padEnd(14)}${percent(report.a.auc_macro).padStart(10)}${percent(report.b.auc_macro).padStart(10)}`);
+  lines.push(
+    `${'accuracy'.padEnd(14)}${percent(report.a.accuracy).padStart(10)}${percent(report.b.accuracy).padStart(10)}`,
+  );
+  lines.push(
+    `${'AUC macro'.padEnd(14)}${percent(report.a.auc_macro).padStart(10)}${percent(report.b.auc_macro).padStart(10)}`,
+  );
 
   lines.push('', "DeLong's test, one class vs rest and macro average (difference A - B)");
-  lines.push(`${'class'.padEnd(12)}${'AUC A'.padStart(9)}${'AUC B'.padStart(9)}${'diff.'.padStart(9)}   ${'95% CI'.padEnd(20)}${'z'.padStart(8)}  p`);
+  lines.push(
+    `${'class'.padEnd(12)}${'AUC A'.padStart(9)}${'AUC B'.padStart(9)}${'diff.'.padStart(9)}   ${'95% CI'.padEnd(20)}${'z'.padStart(8)}  p`,
+  );
   for (const name of report.classes) {
     const test = report.delong[name];
     if (test === null) {
-      lines.push(`${name.padEnd(12)}undefined: the class needs at least two patients with and two without its label`);
+      lines.push(
+        `${name.padEnd(12)}undefined: the class needs at least two patients with and two without its label`,
+      );
       continue;
     }
     lines.push(
@@ -166,10 +223,15 @@ export function formatComparison(report: ComparisonReport): string {
 
   lines.push('', `McNemar's test of the accuracies: ${mcnemarText(report.mcnemar)}`);
   const table = report.mcnemar;
-  lines.push(`  both right ${table.both_correct}, only A right ${table.only_a_correct}, only B right ${table.only_b_correct}, both wrong ${table.both_wrong}`);
+  lines.push(
+    `  both right ${table.both_correct}, only A right ${table.only_a_correct}, only B right ${table.only_b_correct}, both wrong ${table.both_wrong}`,
+  );
   if (report.bootstrap) {
     const { auc_macro_difference: auc, accuracy_difference: accuracy } = report.bootstrap;
-    lines.push('', `paired bootstrap (${report.bootstrap.resamples} resamples, seed ${report.bootstrap.seed}), A - B:`);
+    lines.push(
+      '',
+      `paired bootstrap (${report.bootstrap.resamples} resamples, seed ${report.bootstrap.seed}), A - B:`,
+    );
     lines.push(`  AUC macro difference ${percent(auc.estimate)} ${interval(auc.ci95)}`);
     lines.push(`  accuracy difference  ${percent(accuracy.estimate)} ${interval(accuracy.ci95)}`);
   }

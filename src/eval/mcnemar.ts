@@ -81,9 +81,15 @@ export function mcnemarTest(correctA: readonly boolean[], correctB: readonly boo
     accuracyB: (bothCorrect + onlyB) / total,
   };
   if (discordant < EXACT_TEST_LIMIT) {
-    const pValue = discordant === 0 ? 1 : Math.min(1, 2 * binomialHalfCdf(Math.min(onlyA, onlyB), discordant));
+    const pValue =
+      discordant === 0 ? 1 : Math.min(1, 2 * binomialHalfCdf(Math.min(onlyA, onlyB), discordant));
     return { method: 'exact-binomial', ...base, statistic: null, pValue };
   }
   const statistic = (Math.abs(onlyA - onlyB) - 1) ** 2 / discordant;
-  return { method: 'chi-square-continuity-corrected', ...base, statistic, pValue: chiSquare1Survival(statistic) };
+  return {
+    method: 'chi-square-continuity-corrected',
+    ...base,
+    statistic,
+    pValue: chiSquare1Survival(statistic),
+  };
 }

@@ -27,10 +27,23 @@ export function prepareMetricData(
   scores: readonly (readonly number[])[],
   classCount: number,
 ): MetricData {
-  const scoreColumns = Array.from({ length: classCount }, (_, k) => Float64Array.from(scores, (row) => row[k]));
+  const scoreColumns = Array.from({ length: classCount }, (_, k) =>
+    Float64Array.from(scores, (row) => row[k]),
+  );
   const labelArray = Int32Array.from(labels);
-  const rocIndexes = scoreColumns.map((column, k) => buildRocIndex(column, Array.from(labelArray, (label) => label === k)));
-  return { classCount, labels: labelArray, predictions: Int32Array.from(predictions), scoreColumns, rocIndexes };
+  const rocIndexes = scoreColumns.map((column, k) =>
+    buildRocIndex(
+      column,
+      Array.from(labelArray, (label) => label === k),
+    ),
+  );
+  return {
+    classCount,
+    labels: labelArray,
+    predictions: Int32Array.from(predictions),
+    scoreColumns,
+    rocIndexes,
+  };
 }
 
 export interface BinaryMetrics {
@@ -94,7 +107,9 @@ export function computeMetrics(data: MetricData, weights?: ArrayLike<number>): M
   }
 
   const support = confusionMatrix.map((row) => row.reduce((sum, value) => sum + value, 0));
-  const predictedCount = confusionMatrix[0].map((_, k) => confusionMatrix.reduce((sum, row) => sum + row[k], 0));
+  const predictedCount = confusionMatrix[0].map((_, k) =>
+    confusionMatrix.reduce((sum, row) => sum + row[k], 0),
+  );
   const total = support.reduce((sum, value) => sum + value, 0);
   const correct = confusionMatrix.reduce((sum, row, k) => sum + row[k], 0);
 
@@ -104,7 +119,8 @@ export function computeMetrics(data: MetricData, weights?: ArrayLike<number>): M
 
   const aucPerClass = data.rocIndexes.map((index) => aucFromIndex(index, weights));
   const definedClasses = aucPerClass.flatMap((auc, k) => (auc === null ? [] : [k]));
-  const aucMacro = definedClasses.length === 0 ? null : mean(definedClasses.map((k) => aucPerClass[k] as number));
+  const aucMacro =
+    definedClasses.length === 0 ? null : mean(definedClasses.map((k) => aucPerClass[k] as number));
   const definedSupport = definedClasses.reduce((sum, k) => sum + support[k], 0);
   const aucWeighted =
     definedClasses.length === 0 || definedSupport === 0

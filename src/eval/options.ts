@@ -1,7 +1,13 @@
 /** Parsing of the evaluation command-line options shared by `lilnet eval` and `lilnet compare`. */
 import { LilnetError } from '../errors.ts';
 import { AGGREGATIONS, type Aggregation } from './aggregate.ts';
-import { AUC_SCORES, LABEL_SOURCES, type AucScore, type EvaluateOptions, type LabelSource } from './evaluate.ts';
+import {
+  AUC_SCORES,
+  LABEL_SOURCES,
+  type AucScore,
+  type EvaluateOptions,
+  type LabelSource,
+} from './evaluate.ts';
 import { TASK_NAMES } from './tasks.ts';
 
 export interface EvaluationCliOptions {
@@ -16,16 +22,25 @@ export interface EvaluationCliOptions {
 
 function oneOf<T extends string>(option: string, value: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new LilnetError('INVALID_ARGUMENT', `${option} "${value}" is not valid`, { hint: `use one of ${allowed.join(', ')}` });
+    throw new LilnetError('INVALID_ARGUMENT', `${option} "${value}" is not valid`, {
+      hint: `use one of ${allowed.join(', ')}`,
+    });
   }
   return value as T;
 }
 
 function integerOption(option: string, value: string, maximum: number): number {
   if (!/^[0-9]+$/.test(value) || Number(value) > maximum) {
-    throw new LilnetError('INVALID_ARGUMENT', `${option} "${value}" is not a whole number from 0 to ${maximum}`, {
-      hint: option === '--bootstrap' ? 'for example --bootstrap 2000 (0 turns the bootstrap off)' : 'for example --seed 42',
-    });
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `${option} "${value}" is not a whole number from 0 to ${maximum}`,
+      {
+        hint:
+          option === '--bootstrap'
+            ? 'for example --bootstrap 2000 (0 turns the bootstrap off)'
+            : 'for example --seed 42',
+      },
+    );
   }
   return Number(value);
 }
@@ -36,7 +51,11 @@ function integerOption(option: string, value: string, maximum: number): number {
  */
 export const MAX_BOOTSTRAP_RESAMPLES = 100_000;
 
-export function parseEvaluationOptions(options: EvaluationCliOptions): { evaluate: EvaluateOptions; task?: string; aggregation: Aggregation } {
+export function parseEvaluationOptions(options: EvaluationCliOptions): {
+  evaluate: EvaluateOptions;
+  task?: string;
+  aggregation: Aggregation;
+} {
   if (options.task !== undefined) oneOf('--task', options.task, TASK_NAMES);
   const aucScore = oneOf<AucScore>('--auc-score', options.aucScore, AUC_SCORES);
   const labelSource = oneOf<LabelSource>('--label-source', options.labelSource, LABEL_SOURCES);

@@ -70,11 +70,20 @@ export function rocPlotSvg(input: RocPlotInput): string {
     parts.push(text(left - 8, y(value) + 4, value.toFixed(1), 'font-size="12" text-anchor="end"'));
   }
   parts.push(`<rect x="${left}" y="${top}" width="${size}" height="${size}" fill="none" stroke="#333"/>`);
-  parts.push(text(left + size / 2, top + size + 46, 'False-positive rate (1 - specificity)', 'font-size="14" text-anchor="middle"'));
+  parts.push(
+    text(
+      left + size / 2,
+      top + size + 46,
+      'False-positive rate (1 - specificity)',
+      'font-size="14" text-anchor="middle"',
+    ),
+  );
   parts.push(
     `<text transform="translate(${left - 50},${top + size / 2}) rotate(-90)" font-family="${FONT}" font-size="14" text-anchor="middle">True-positive rate (sensitivity)</text>`,
   );
-  parts.push(`<line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#999" stroke-dasharray="4 4"/>`);
+  parts.push(
+    `<line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#999" stroke-dasharray="4 4"/>`,
+  );
 
   const polyline = (points: { fpr: number; tpr: number }[], style: string): string =>
     `<polyline fill="none" ${style} points="${points.map((point) => `${x(point.fpr).toFixed(2)},${y(point.tpr).toFixed(2)}`).join(' ')}"/>`;
@@ -104,11 +113,16 @@ export function rocPlotSvg(input: RocPlotInput): string {
 
   const legendTop = top + size - 14 - 20 * legend.length;
   const legendLeft = left + size - 290;
-  parts.push(`<rect x="${legendLeft - 8}" y="${legendTop - 14}" width="290" height="${20 * legend.length + 10}" fill="white" fill-opacity="0.9" stroke="#ccc"/>`);
+  parts.push(
+    `<rect x="${legendLeft - 8}" y="${legendTop - 14}" width="290" height="${20 * legend.length + 10}" fill="white" fill-opacity="0.9" stroke="#ccc"/>`,
+  );
   legend.forEach((entry, row) => {
     const rowY = legendTop + 20 * row;
     if (entry.marker) parts.push(`<circle cx="${legendLeft + 13}" cy="${rowY - 4}" r="5" fill="#000"/>`);
-    else parts.push(`<line x1="${legendLeft}" y1="${rowY - 4}" x2="${legendLeft + 26}" y2="${rowY - 4}" ${entry.style}/>`);
+    else
+      parts.push(
+        `<line x1="${legendLeft}" y1="${rowY - 4}" x2="${legendLeft + 26}" y2="${rowY - 4}" ${entry.style}/>`,
+      );
     parts.push(text(legendLeft + 34, rowY, entry.label, 'font-size="12"'));
   });
 
@@ -131,7 +145,9 @@ export function confusionMatrixSvg(input: ConfusionPlotInput): string {
   subtitleLines.forEach((line, row) => {
     parts.push(text(width / 2, 54 + 18 * row, line, 'font-size="13" fill="#444" text-anchor="middle"'));
   });
-  parts.push(text(left + (cell * classCount) / 2, top - 36, 'Predicted class', 'font-size="14" text-anchor="middle"'));
+  parts.push(
+    text(left + (cell * classCount) / 2, top - 36, 'Predicted class', 'font-size="14" text-anchor="middle"'),
+  );
   parts.push(
     `<text transform="translate(${left - 110},${top + (cell * classCount) / 2}) rotate(-90)" font-family="${FONT}" font-size="14" text-anchor="middle">Reference diagnosis</text>`,
   );
@@ -149,14 +165,35 @@ export function confusionMatrixSvg(input: ConfusionPlotInput): string {
       const ink = share > 0.6 ? 'white' : 'black';
       const cellX = left + cell * predicted;
       const cellY = top + cell * reference;
-      parts.push(`<rect x="${cellX}" y="${cellY}" width="${cell}" height="${cell}" fill="${fill}" stroke="white" stroke-width="2"/>`);
-      parts.push(text(cellX + cell / 2, cellY + cell / 2, String(count), `font-size="20" font-weight="bold" fill="${ink}" text-anchor="middle"`));
+      parts.push(
+        `<rect x="${cellX}" y="${cellY}" width="${cell}" height="${cell}" fill="${fill}" stroke="white" stroke-width="2"/>`,
+      );
+      parts.push(
+        text(
+          cellX + cell / 2,
+          cellY + cell / 2,
+          String(count),
+          `font-size="20" font-weight="bold" fill="${ink}" text-anchor="middle"`,
+        ),
+      );
       const percent = rowTotal === 0 ? 'no cases' : `${(100 * share).toFixed(1)}% of row`;
-      parts.push(text(cellX + cell / 2, cellY + cell / 2 + 22, percent, `font-size="11" fill="${ink}" text-anchor="middle"`));
+      parts.push(
+        text(
+          cellX + cell / 2,
+          cellY + cell / 2 + 22,
+          percent,
+          `font-size="11" fill="${ink}" text-anchor="middle"`,
+        ),
+      );
     });
   });
   parts.push(
-    text(width / 2, top + cell * classCount + 36, 'Rows: reference diagnosis. Columns: predicted class. Shading: share of the row.', 'font-size="11" fill="#444" text-anchor="middle"'),
+    text(
+      width / 2,
+      top + cell * classCount + 36,
+      'Rows: reference diagnosis. Columns: predicted class. Shading: share of the row.',
+      'font-size="11" fill="#444" text-anchor="middle"',
+    ),
   );
   return `<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">\n${parts.join('\n')}\n</svg>\n`;
 }
@@ -170,11 +207,15 @@ export async function writeSvgAndPng(directory: string, name: string, svg: strin
     writeFileSync(svgPath, svg);
     await sharp(Buffer.from(svg), { density: 144 }).flatten({ background: '#ffffff' }).png().toFile(pngPath);
   } catch (error) {
-    throw new LilnetError('EVAL_OUTPUT_FAILED', `cannot write the ${name} plot into ${directory}: ${(error as Error).message}`, {
-      hint: 'pass a --plots folder you may write to',
-      file: directory,
-      cause: error,
-    });
+    throw new LilnetError(
+      'EVAL_OUTPUT_FAILED',
+      `cannot write the ${name} plot into ${directory}: ${(error as Error).message}`,
+      {
+        hint: 'pass a --plots folder you may write to',
+        file: directory,
+        cause: error,
+      },
+    );
   }
   return [svgPath, pngPath];
 }

@@ -87,16 +87,21 @@ function locateColumns(table: CsvTable, format: PredictionFormat): Columns {
   const patient = header.findIndex((name) => PATIENT_COLUMNS.includes(name));
   if (patient < 0) fail(`no "patient" column (header: ${header.join(', ')})`, layoutHint);
   const label = header.indexOf('label');
-  if (label < 0) fail(`no "label" column with the reference diagnosis (header: ${header.join(', ')})`, layoutHint);
+  if (label < 0)
+    fail(`no "label" column with the reference diagnosis (header: ${header.join(', ')})`, layoutHint);
 
   const scoreNames = header.filter((name) => /^logit_\d+$/.test(name));
   if (scoreNames.length < 2) {
-    fail(`found ${scoreNames.length} logit_<k> columns, at least 2 are needed (header: ${header.join(', ')})`, layoutHint);
+    fail(
+      `found ${scoreNames.length} logit_<k> columns, at least 2 are needed (header: ${header.join(', ')})`,
+      layoutHint,
+    );
   }
   const scores: number[] = [];
   for (let k = 0; k < scoreNames.length; k += 1) {
     const index = header.indexOf(`logit_${k}`);
-    if (index < 0) fail(`column logit_${k} is missing, but ${scoreNames.length} logit columns are present`, layoutHint);
+    if (index < 0)
+      fail(`column logit_${k} is missing, but ${scoreNames.length} logit columns are present`, layoutHint);
     scores.push(index);
   }
 
@@ -174,7 +179,8 @@ function readPerPatient(table: CsvTable, columns: Columns, task: TaskDefinition)
   for (let row = 0; row < table.rows.length; row += 1) {
     const patient = parsePatientId(table, row, columns.patient);
     const label = parseClass(table, row, columns.label, task);
-    const recordedPrediction = columns.recorded >= 0 ? parseClass(table, row, columns.recorded, task) : undefined;
+    const recordedPrediction =
+      columns.recorded >= 0 ? parseClass(table, row, columns.recorded, task) : undefined;
     const scores = parseScoreRow(table, row, columns);
     if (firstLine.has(patient)) duplicates.push(patient);
     else firstLine.set(patient, table.lineNumbers[row]);
@@ -240,7 +246,12 @@ interface ImageGroup {
   varying: Set<string>;
 }
 
-function readPerImage(table: CsvTable, columns: Columns, task: TaskDefinition, aggregation: Aggregation): PredictionSet {
+function readPerImage(
+  table: CsvTable,
+  columns: Columns,
+  task: TaskDefinition,
+  aggregation: Aggregation,
+): PredictionSet {
   const warnings: EvalWarning[] = [];
   const groups = new Map<string, ImageGroup>();
   const seenImages = new Set<string>();
@@ -257,7 +268,15 @@ function readPerImage(table: CsvTable, columns: Columns, task: TaskDefinition, a
 
     let group = groups.get(patient);
     if (group === undefined) {
-      group = { patient, label, line: table.lineNumbers[row], logits: [], phases: new Set(), attributes: new Map(), varying: new Set() };
+      group = {
+        patient,
+        label,
+        line: table.lineNumbers[row],
+        logits: [],
+        phases: new Set(),
+        attributes: new Map(),
+        varying: new Set(),
+      };
       for (const { name, index } of columns.attributes) group.attributes.set(name, table.rows[row][index]);
       groups.set(patient, group);
     } else {
@@ -266,7 +285,10 @@ function readPerImage(table: CsvTable, columns: Columns, task: TaskDefinition, a
           'EVAL_VALUE_INVALID',
           `${table.source}, line ${table.lineNumbers[row]}, column label: patient ${patient} has label ` +
             `${task.classes[label]} here but ${task.classes[group.label]} on line ${group.line}`,
-          { hint: 'a patient has one reference diagnosis; correct the label of the inconsistent rows', file: table.source },
+          {
+            hint: 'a patient has one reference diagnosis; correct the label of the inconsistent rows',
+            file: table.source,
+          },
         );
       }
       for (const { name, index } of columns.attributes) {
@@ -310,7 +332,10 @@ function readPerImage(table: CsvTable, columns: Columns, task: TaskDefinition, a
   }
 
   if (nonFiniteImages.length > 0) {
-    const dropped = emptyPatients.length > 0 ? ` ${emptyPatients.length} patient(s) had no finite image left and are left out: ${listSome(emptyPatients)}.` : '';
+    const dropped =
+      emptyPatients.length > 0
+        ? ` ${emptyPatients.length} patient(s) had no finite image left and are left out: ${listSome(emptyPatients)}.`
+        : '';
     warnings.push({
       kind: 'non-finite-value',
       message: `${nonFiniteImages.length} image(s) have a non-finite logit (NaN or infinity) and are left out of the patient means: ${listSome(nonFiniteImages)}.${dropped}`,

@@ -50,10 +50,14 @@ export function readerAnswersFromTable(table: CsvTable, set: PredictionSet): Rea
   const column = (name: string): number => {
     const index = table.header.indexOf(name);
     if (index < 0) {
-      throw new LilnetError('EVAL_COLUMNS_INVALID', `${table.source}: no "${name}" column (header: ${table.header.join(', ')})`, {
-        hint: 'a reader file has the columns patient, reader, answer, with one row per patient and reader',
-        file: table.source,
-      });
+      throw new LilnetError(
+        'EVAL_COLUMNS_INVALID',
+        `${table.source}: no "${name}" column (header: ${table.header.join(', ')})`,
+        {
+          hint: 'a reader file has the columns patient, reader, answer, with one row per patient and reader',
+          file: table.source,
+        },
+      );
     }
     return index;
   };
@@ -67,26 +71,38 @@ export function readerAnswersFromTable(table: CsvTable, set: PredictionSet): Rea
     const patient = table.rows[row][patientColumn];
     const reader = table.rows[row][readerColumn];
     if (patient === '' || reader === '') {
-      throw new LilnetError('EVAL_VALUE_INVALID', `${table.source}, line ${line}: the ${patient === '' ? 'patient' : 'reader'} cell is empty`, {
-        hint: 'give every row a patient identifier and a reader name',
-        file: table.source,
-      });
+      throw new LilnetError(
+        'EVAL_VALUE_INVALID',
+        `${table.source}, line ${line}: the ${patient === '' ? 'patient' : 'reader'} cell is empty`,
+        {
+          hint: 'give every row a patient identifier and a reader name',
+          file: table.source,
+        },
+      );
     }
     const text = table.rows[row][answerColumn];
     const answer = parseClassCell(text, set.task);
     if (answer === undefined) {
-      throw new LilnetError('EVAL_VALUE_INVALID', `${table.source}, line ${line}, column answer: "${text}" is not a class of task ${set.task.name}`, {
-        hint: `use a class index 0 to ${set.task.classes.length - 1} or a label (${set.task.classes.join(', ')})`,
-        file: table.source,
-      });
+      throw new LilnetError(
+        'EVAL_VALUE_INVALID',
+        `${table.source}, line ${line}, column answer: "${text}" is not a class of task ${set.task.name}`,
+        {
+          hint: `use a class index 0 to ${set.task.classes.length - 1} or a label (${set.task.classes.join(', ')})`,
+          file: table.source,
+        },
+      );
     }
     const key = `${reader}\u0000${patient}`;
     const previous = seen.get(key);
     if (previous !== undefined) {
-      throw new LilnetError('EVAL_VALUE_INVALID', `${table.source}, line ${line}: reader ${reader} answers patient ${patient} again (first on line ${previous})`, {
-        hint: 'keep one answer per patient and reader',
-        file: table.source,
-      });
+      throw new LilnetError(
+        'EVAL_VALUE_INVALID',
+        `${table.source}, line ${line}: reader ${reader} answers patient ${patient} again (first on line ${previous})`,
+        {
+          hint: 'keep one answer per patient and reader',
+          file: table.source,
+        },
+      );
     }
     seen.set(key, line);
     answers.push({ patient, reader, answer, line });
@@ -141,11 +157,14 @@ function compareReader(
   }
   const bootstrap = options.bootstrap;
   if (bootstrap && bootstrap.resamples > 0) {
-    const intervals = bootstrapIntervals(patients.length, bootstrap, (weights) =>
-      new Map([
-        ['accuracy', computeMetrics(readerData, weights).accuracy],
-        ['ai_accuracy', computeMetrics(aiData, weights).accuracy],
-      ]),
+    const intervals = bootstrapIntervals(
+      patients.length,
+      bootstrap,
+      (weights) =>
+        new Map([
+          ['accuracy', computeMetrics(readerData, weights).accuracy],
+          ['ai_accuracy', computeMetrics(aiData, weights).accuracy],
+        ]),
     );
     const interval = (name: string): Interval | null => {
       const found = intervals.get(name);
@@ -157,10 +176,16 @@ function compareReader(
 }
 
 /** Compares every reader of a reader table with the AI predictions of `set`. */
-export function compareReaders(table: CsvTable, set: PredictionSet, options: EvaluateOptions): ReaderComparison {
+export function compareReaders(
+  table: CsvTable,
+  set: PredictionSet,
+  options: EvaluateOptions,
+): ReaderComparison {
   const answers = readerAnswersFromTable(table, set);
   const byPatient = new Map(set.patients.map((patient) => [patient.patient, patient]));
-  const unknown = [...new Set(answers.filter((answer) => !byPatient.has(answer.patient)).map((answer) => answer.patient))];
+  const unknown = [
+    ...new Set(answers.filter((answer) => !byPatient.has(answer.patient)).map((answer) => answer.patient)),
+  ];
   const warnings: EvalWarning[] = [];
   if (unknown.length > 0) {
     warnings.push({
@@ -177,16 +202,24 @@ export function compareReaders(table: CsvTable, set: PredictionSet, options: Eva
     byReader.set(answer.reader, list);
   }
   if (byReader.size === 0) {
-    throw new LilnetError('EVAL_INPUTS_MISMATCHED', `no patient of ${table.source} is in the predictions of ${set.source}`, {
-      hint: 'use the same patient identifiers in the reader file and the predictions file',
-      file: table.source,
-    });
+    throw new LilnetError(
+      'EVAL_INPUTS_MISMATCHED',
+      `no patient of ${table.source} is in the predictions of ${set.source}`,
+      {
+        hint: 'use the same patient identifiers in the reader file and the predictions file',
+        file: table.source,
+      },
+    );
   }
   const readers = [...byReader].map(([reader, list]) => compareReader(reader, list, byPatient, set, options));
   return { source: table.source, readers, warnings };
 }
 
 /** Reads a reader CSV file and compares it with the AI predictions. */
-export function compareReadersFile(path: string, set: PredictionSet, options: EvaluateOptions): ReaderComparison {
+export function compareReadersFile(
+  path: string,
+  set: PredictionSet,
+  options: EvaluateOptions,
+): ReaderComparison {
   return compareReaders(readCsvFile(path), set, options);
 }

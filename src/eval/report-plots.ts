@@ -27,7 +27,8 @@ export async function writeEvaluationPlots(
 ): Promise<string[]> {
   const title = taskTitle(report);
   const scoreText = report.auc_score === 'logits' ? 'scores: raw logits' : 'scores: softmax probabilities';
-  const predictionText = report.label_source === 'recorded' ? 'predictions: recorded pred_label' : 'predictions: argmax';
+  const predictionText =
+    report.label_source === 'recorded' ? 'predictions: recorded pred_label' : 'predictions: argmax';
   const file = basename(report.source);
 
   const markers =

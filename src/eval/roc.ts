@@ -109,7 +109,11 @@ export function rocCurve(scores: ArrayLike<number>, positive: ArrayLike<boolean 
   }
   const points: RocPoint[] = [{ fpr: 0, tpr: 0, threshold: null }];
   for (const point of kept) {
-    points.push({ fpr: falsePositives[point] / fp, tpr: truePositives[point] / tp, threshold: thresholds[point] });
+    points.push({
+      fpr: falsePositives[point] / fp,
+      tpr: truePositives[point] / tp,
+      threshold: thresholds[point],
+    });
   }
   return points;
 }

@@ -32,7 +32,12 @@ export function sizeBand(diameterMm: number): string {
 
 const SIZE_BAND_ORDER = ['< 1 cm', '1-3 cm', '3-5 cm', '>= 5 cm'];
 
-function stratumValue(patient: PatientPrediction, column: string, derivedSizeBand: boolean, source: string): string {
+function stratumValue(
+  patient: PatientPrediction,
+  column: string,
+  derivedSizeBand: boolean,
+  source: string,
+): string {
   if (!derivedSizeBand) {
     const value = patient.attributes[column];
     return value === undefined || value === '' ? MISSING_STRATUM : value;
@@ -41,10 +46,14 @@ function stratumValue(patient: PatientPrediction, column: string, derivedSizeBan
   if (text === undefined || text === '') return MISSING_STRATUM;
   const diameterMm = Number(text);
   if (!Number.isFinite(diameterMm) || diameterMm < 0 || !/^[0-9.eE+-]+$/.test(text)) {
-    throw new LilnetError('EVAL_VALUE_INVALID', `${source}, line ${patient.line}, column lesion_size_mm: "${text}" is not a diameter in millimetres`, {
-      hint: 'write the lesion diameter as a non-negative number of millimetres, or leave the cell empty',
-      file: source,
-    });
+    throw new LilnetError(
+      'EVAL_VALUE_INVALID',
+      `${source}, line ${patient.line}, column lesion_size_mm: "${text}" is not a diameter in millimetres`,
+      {
+        hint: 'write the lesion diameter as a non-negative number of millimetres, or leave the cell empty',
+        file: source,
+      },
+    );
   }
   return sizeBand(diameterMm);
 }
@@ -61,17 +70,27 @@ function compareStrata(a: string, b: string): number {
 /** Evaluates every stratum of `column`; raises when the column is absent or varies within a patient. */
 export function evaluateStrata(set: PredictionSet, column: string, options: EvaluateOptions): StrataReport {
   if (set.varyingAttributes.includes(column)) {
-    throw new LilnetError('EVAL_VALUE_INVALID', `${set.source}: column ${column} differs between the images of one patient, so it cannot define patient strata`, {
-      hint: 'give every image of a patient the same value in the stratum column',
-      file: set.source,
-    });
+    throw new LilnetError(
+      'EVAL_VALUE_INVALID',
+      `${set.source}: column ${column} differs between the images of one patient, so it cannot define patient strata`,
+      {
+        hint: 'give every image of a patient the same value in the stratum column',
+        file: set.source,
+      },
+    );
   }
   const hasColumn = set.patients.some((patient) => column in patient.attributes);
-  const derivedSizeBand = !hasColumn && column === 'size_band' && set.patients.some((patient) => 'lesion_size_mm' in patient.attributes);
+  const derivedSizeBand =
+    !hasColumn &&
+    column === 'size_band' &&
+    set.patients.some((patient) => 'lesion_size_mm' in patient.attributes);
   if (!hasColumn && !derivedSizeBand) {
     const available = [...new Set(set.patients.flatMap((patient) => Object.keys(patient.attributes)))];
     throw new LilnetError('EVAL_COLUMNS_INVALID', `${set.source} has no column "${column}" to stratify by`, {
-      hint: available.length > 0 ? `columns available for strata: ${available.join(', ')}` : 'add a column that names each patient\'s stratum (for example cohort)',
+      hint:
+        available.length > 0
+          ? `columns available for strata: ${available.join(', ')}`
+          : "add a column that names each patient's stratum (for example cohort)",
       file: set.source,
     });
   }
@@ -86,7 +105,11 @@ export function evaluateStrata(set: PredictionSet, column: string, options: Eval
 
   const reports: StratumReport[] = [];
   for (const value of [...groups.keys()].sort(compareStrata)) {
-    const { roc_curves: _curves, ...metrics } = evaluatePatients(groups.get(value) as PatientPrediction[], set, options);
+    const { roc_curves: _curves, ...metrics } = evaluatePatients(
+      groups.get(value) as PatientPrediction[],
+      set,
+      options,
+    );
     void _curves;
     reports.push({ value, ...metrics });
   }

@@ -20,6 +20,7 @@ export function runLilnet(args: string[]): CliResult {
 /** Runs a command with `--json` and parses stdout, failing with stderr when the command fails. */
 export function runLilnetJson<T>(args: string[]): T {
   const result = runLilnet([...args, '--json']);
-  if (result.status !== 0) throw new Error(`lilnet ${args.join(' ')} exited ${result.status}:\n${result.stderr}`);
+  if (result.status !== 0)
+    throw new Error(`lilnet ${args.join(' ')} exited ${result.status}:\n${result.stderr}`);
   return JSON.parse(result.stdout) as T;
 }

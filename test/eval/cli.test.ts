@@ -20,8 +20,12 @@ after(() => rmSync(workDir, { recursive: true, force: true }));
  * made-up reader table: reader "junior" errs on every 5th patient, reader "senior" on every 11th.
  */
 function writeAnnotatedInputs(): { predictions: string; readers: string } {
-  const [header, ...rows] = readFileSync(fixture('figure2--figure-2d-2g-lilnet.csv'), 'utf8').trimEnd().split('\n');
-  const annotated = rows.map((row, index) => `${row},${index % 3 === 0 ? 'Henan' : 'Chengdu'},${5 + (index * 7) % 60}`);
+  const [header, ...rows] = readFileSync(fixture('figure2--figure-2d-2g-lilnet.csv'), 'utf8')
+    .trimEnd()
+    .split('\n');
+  const annotated = rows.map(
+    (row, index) => `${row},${index % 3 === 0 ? 'Henan' : 'Chengdu'},${5 + ((index * 7) % 60)}`,
+  );
   const predictions = join(workDir, 'annotated.csv');
   writeFileSync(predictions, [`${header},cohort,lesion_size_mm`, ...annotated].join('\n'));
   const readerRows = ['patient,reader,answer'];
@@ -37,17 +41,45 @@ function writeAnnotatedInputs(): { predictions: string; readers: string } {
 }
 
 test('eval --json prints the issue fields', () => {
-  const result = runLilnet(['eval', fixture('figure2--figure-2c-2f-resnet.csv'), '--task', 'malignant', '--bootstrap', '100', '--json']);
+  const result = runLilnet([
+    'eval',
+    fixture('figure2--figure-2c-2f-resnet.csv'),
+    '--task',
+    'malignant',
+    '--bootstrap',
+    '100',
+    '--json',
+  ]);
   assert.equal(result.status, 0, result.stderr);
   const report = JSON.parse(result.stdout) as EvaluationReport;
   for (const field of [
-    'patients', 'accuracy', 'auc_macro', 'auc_per_class', 'recall_macro', 'recall_weighted', 'precision_macro',
-    'precision_weighted', 'f1_macro', 'f1_weighted', 'confusion_matrix', 'warnings', 'ci95',
+    'patients',
+    'accuracy',
+    'auc_macro',
+    'auc_per_class',
+    'recall_macro',
+    'recall_weighted',
+    'precision_macro',
+    'precision_weighted',
+    'f1_macro',
+    'f1_weighted',
+    'confusion_matrix',
+    'warnings',
+    'ci95',
   ]) {
     assert.ok(field in report, `missing field ${field}`);
   }
   assert.deepEqual(Object.keys(report.auc_per_class), ['HCC', 'ICC', 'MET']);
-  for (const field of ['accuracy', 'auc_macro', 'recall_macro', 'recall_weighted', 'precision_macro', 'precision_weighted', 'f1_macro', 'f1_weighted']) {
+  for (const field of [
+    'accuracy',
+    'auc_macro',
+    'recall_macro',
+    'recall_weighted',
+    'precision_macro',
+    'precision_weighted',
+    'f1_macro',
+    'f1_weighted',
+  ]) {
     const interval = report.ci95?.[field] as [number, number];
     assert.equal(interval.length, 2, `ci95.${field}`);
   }
@@ -56,8 +88,13 @@ test('eval --json prints the issue fields', () => {
 
 test('compare LiLNet vs ResNet-50 runs DeLong and McNemar', () => {
   const report = runLilnetJson<ComparisonReport>([
-    'compare', fixture('figure2--figure-2b-2e-lilnet.csv'), fixture('figure2--figure-2b-2e-resnet50.csv'),
-    '--auc-score', 'logits', '--bootstrap', '200',
+    'compare',
+    fixture('figure2--figure-2b-2e-lilnet.csv'),
+    fixture('figure2--figure-2b-2e-resnet50.csv'),
+    '--auc-score',
+    'logits',
+    '--bootstrap',
+    '200',
   ]);
   assert.equal(report.patients, 1360);
   const malignant = report.delong.malignant;
@@ -81,22 +118,62 @@ test('compare LiLNet vs ResNet-50 runs DeLong and McNemar', () => {
 
 test('compare rejects different labels', () => {
   const other = join(workDir, 'relabelled.csv');
-  const text = readFileSync(fixture('figure2--figure-2d-2g-resnet50.csv'), 'utf8').replace('P0001,-0.9183473,-1.8785632,-2.035292,0,0', 'P0001,-0.9183473,-1.8785632,-2.035292,0,1');
+  const text = readFileSync(fixture('figure2--figure-2d-2g-resnet50.csv'), 'utf8').replace(
+    'P0001,-0.9183473,-1.8785632,-2.035292,0,0',
+    'P0001,-0.9183473,-1.8785632,-2.035292,0,1',
+  );
   writeFileSync(other, text);
-  const result = runLilnet(['compare', fixture('figure2--figure-2d-2g-lilnet.csv'), other, '--task', 'benign']);
+  const result = runLilnet([
+    'compare',
+    fixture('figure2--figure-2d-2g-lilnet.csv'),
+    other,
+    '--task',
+    'benign',
+  ]);
   assert.equal(result.status, 1);
-  assert.match(result.stderr, /\[EVAL_INPUTS_MISMATCHED\] 1 of 149 patients have different labels in the two files; the first is patient P0001: FNH in .* \(line 2\) but HEM in .* \(line 2\)/);
+  assert.match(
+    result.stderr,
+    /\[EVAL_INPUTS_MISMATCHED\] 1 of 149 patients have different labels in the two files; the first is patient P0001: FNH in .* \(line 2\) but HEM in .* \(line 2\)/,
+  );
 });
 
 test('eval reports strata and readers', () => {
   const inputs = writeAnnotatedInputs();
-  const byCohort = runLilnetJson<EvaluationReport & { strata: StrataReport }>(['eval', inputs.predictions, '--task', 'benign', '--strata', 'cohort']);
-  assert.deepEqual(byCohort.strata.groups.map((group) => [group.value, group.patients]), [['Chengdu', 99], ['Henan', 50]]);
-  const bySize = runLilnetJson<EvaluationReport & { strata: StrataReport; readers: ReaderComparison }>([
-    'eval', inputs.predictions, '--task', 'benign', '--strata', 'size_band', '--readers', inputs.readers, '--bootstrap', '100',
+  const byCohort = runLilnetJson<EvaluationReport & { strata: StrataReport }>([
+    'eval',
+    inputs.predictions,
+    '--task',
+    'benign',
+    '--strata',
+    'cohort',
   ]);
-  assert.deepEqual(bySize.strata.groups.map((group) => group.value), ['< 1 cm', '1-3 cm', '3-5 cm', '>= 5 cm']);
-  assert.equal(bySize.strata.groups.reduce((sum, group) => sum + group.patients, 0), 149);
+  assert.deepEqual(
+    byCohort.strata.groups.map((group) => [group.value, group.patients]),
+    [
+      ['Chengdu', 99],
+      ['Henan', 50],
+    ],
+  );
+  const bySize = runLilnetJson<EvaluationReport & { strata: StrataReport; readers: ReaderComparison }>([
+    'eval',
+    inputs.predictions,
+    '--task',
+    'benign',
+    '--strata',
+    'size_band',
+    '--readers',
+    inputs.readers,
+    '--bootstrap',
+    '100',
+  ]);
+  assert.deepEqual(
+    bySize.strata.groups.map((group) => group.value),
+    ['< 1 cm', '1-3 cm', '3-5 cm', '>= 5 cm'],
+  );
+  assert.equal(
+    bySize.strata.groups.reduce((sum, group) => sum + group.patients, 0),
+    149,
+  );
   const [junior, senior] = bySize.readers.readers;
   assert.equal(junior.reader, 'junior');
   assert.equal(junior.patients, 149);
@@ -117,7 +194,14 @@ test('eval rejects an unknown stratum column', () => {
 
 test('eval --plots writes readable SVG and PNG', async () => {
   const directory = join(workDir, 'plots');
-  const result = runLilnet(['eval', fixture('figure2--figure-2b-2e-lilnet.csv'), '--auc-score', 'logits', '--plots', directory]);
+  const result = runLilnet([
+    'eval',
+    fixture('figure2--figure-2b-2e-lilnet.csv'),
+    '--auc-score',
+    'logits',
+    '--plots',
+    directory,
+  ]);
   assert.equal(result.status, 0, result.stderr);
   const roc = readFileSync(join(directory, 'roc.svg'), 'utf8');
   assert.match(roc, /ROC curves, one class vs rest: benign vs malignant/);
@@ -156,11 +240,14 @@ test('compare refuses unpaired HCC/ICC/MET sheets', async () => {
   const { readPredictions } = await import('../../src/eval/predictions.ts');
   const lilnet = readPredictions(fixture('figure2--figure-2c-2f-lilnet.csv'), { task: 'malignant' });
   const resnet = readPredictions(fixture('figure2--figure-2c-2f-resnet.csv'), { task: 'malignant' });
-  assert.throws(() => comparePredictions(lilnet, resnet, { aucScore: 'logits', labelSource: 'argmax' }), (error: Error & { code?: string }) => {
-    assert.equal(error.code, 'EVAL_INPUTS_MISMATCHED');
-    assert.match(error.message, /^284 of 1159 patients have different labels/);
-    return true;
-  });
+  assert.throws(
+    () => comparePredictions(lilnet, resnet, { aucScore: 'logits', labelSource: 'argmax' }),
+    (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'EVAL_INPUTS_MISMATCHED');
+      assert.match(error.message, /^284 of 1159 patients have different labels/);
+      return true;
+    },
+  );
 });
 
 /**
@@ -174,8 +261,12 @@ function writePerImageCopy(): string {
   rows.forEach((row, index) => {
     const [patient, logit0, logit1, , label] = row.split(',');
     const secondPhase = index % 4 === 0 ? 'AP' : 'PVP';
-    lines.push(`${patient},IMG-${index}-00001_0.bmp,AP,${Number(logit0) + 0.5},${Number(logit1) - 0.5},${label}`);
-    lines.push(`${patient},IMG-${index}-00002_0.bmp,${secondPhase},${Number(logit0) - 0.5},${Number(logit1) + 0.5},${label}`);
+    lines.push(
+      `${patient},IMG-${index}-00001_0.bmp,AP,${Number(logit0) + 0.5},${Number(logit1) - 0.5},${label}`,
+    );
+    lines.push(
+      `${patient},IMG-${index}-00002_0.bmp,${secondPhase},${Number(logit0) - 0.5},${Number(logit1) + 0.5},${label}`,
+    );
   });
   const path = join(workDir, 'per-image.csv');
   writeFileSync(path, lines.join('\n'));
@@ -184,15 +275,33 @@ function writePerImageCopy(): string {
 
 test('per-image input matches the per-patient file', () => {
   const perImage = writePerImageCopy();
-  const fromImages = runLilnetJson<EvaluationReport & { strata: StrataReport }>(['eval', perImage, '--auc-score', 'logits', '--strata', 'phases']);
-  const fromPatients = runLilnetJson<EvaluationReport>(['eval', fixture('figure2--figure-2b-2e-lilnet.csv'), '--auc-score', 'logits']);
+  const fromImages = runLilnetJson<EvaluationReport & { strata: StrataReport }>([
+    'eval',
+    perImage,
+    '--auc-score',
+    'logits',
+    '--strata',
+    'phases',
+  ]);
+  const fromPatients = runLilnetJson<EvaluationReport>([
+    'eval',
+    fixture('figure2--figure-2b-2e-lilnet.csv'),
+    '--auc-score',
+    'logits',
+  ]);
   assert.equal(fromImages.format, 'per-image');
   assert.equal(fromImages.aggregation, 'mean-logits');
   assert.equal(fromImages.patients, 1360);
   assert.equal(fromImages.accuracy, fromPatients.accuracy);
   assert.deepEqual(fromImages.auc_per_class, fromPatients.auc_per_class);
   assert.deepEqual(fromImages.confusion_matrix, fromPatients.confusion_matrix);
-  assert.deepEqual(fromImages.strata.groups.map((group) => [group.value, group.patients]), [['AP', 340], ['AP+PVP', 1020]]);
+  assert.deepEqual(
+    fromImages.strata.groups.map((group) => [group.value, group.patients]),
+    [
+      ['AP', 340],
+      ['AP+PVP', 1020],
+    ],
+  );
 });
 
 test('ROC plot marks two-class readers', async () => {
@@ -203,9 +312,16 @@ test('ROC plot marks two-class readers', async () => {
   const { writeEvaluationPlots } = await import('../../src/eval/report-plots.ts');
   const binary = readPredictions(fixture('figure2--figure-2b-2e-lilnet.csv'));
   // A made-up reader who calls every patient malignant except every 6th benign patient, which is called benign.
-  const rows = binary.patients.map((patient, index) => `${patient.patient},resident,${patient.label === 0 && index % 6 === 0 ? 'benign' : 'malignant'}`);
+  const rows = binary.patients.map(
+    (patient, index) =>
+      `${patient.patient},resident,${patient.label === 0 && index % 6 === 0 ? 'benign' : 'malignant'}`,
+  );
   const options = { aucScore: 'logits', labelSource: 'argmax' } as const;
-  const readers = compareReaders(parseCsv(['patient,reader,answer', ...rows].join('\n'), 'readers.csv'), binary, options);
+  const readers = compareReaders(
+    parseCsv(['patient,reader,answer', ...rows].join('\n'), 'readers.csv'),
+    binary,
+    options,
+  );
   const resident = readers.readers[0];
   assert.equal(resident.sensitivity, 1);
   assert.ok((resident.specificity as number) > 0, `specificity ${resident.specificity}`);
@@ -220,7 +336,12 @@ test('ROC plot marks two-class readers', async () => {
 test('eval reports an unwritable plots folder', () => {
   const blocker = join(workDir, 'not-a-folder');
   writeFileSync(blocker, 'a file where the plots folder should be');
-  const result = runLilnet(['eval', fixture('figure2--figure-2d-2g-lilnet.csv'), '--plots', join(blocker, 'plots')]);
+  const result = runLilnet([
+    'eval',
+    fixture('figure2--figure-2d-2g-lilnet.csv'),
+    '--plots',
+    join(blocker, 'plots'),
+  ]);
   assert.equal(result.status, 1);
   assert.match(result.stderr, /\[EVAL_OUTPUT_FAILED\] cannot write the roc plot into .*not-a-folder\/plots/);
 });

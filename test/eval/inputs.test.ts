@@ -27,7 +27,10 @@ test('per-image mean of logits then argmax', () => {
   const set = read(PER_IMAGE);
   assert.equal(set.format, 'per-image');
   assert.equal(set.scoreKind, 'logits');
-  assert.deepEqual(set.patients.map((patient) => patient.patient), ['A', 'B']);
+  assert.deepEqual(
+    set.patients.map((patient) => patient.patient),
+    ['A', 'B'],
+  );
   assert.deepEqual(set.patients[0].scores, [3, 1]);
   assert.deepEqual(set.patients[1].scores, [10 / 3, 4 / 3]);
   assert.equal(set.patients[1].imageCount, 3);
@@ -35,7 +38,10 @@ test('per-image mean of logits then argmax', () => {
   assert.equal(set.patients[1].attributes.cohort, 'south');
   const report = evaluatePredictions(set, { aucScore: 'logits', labelSource: 'argmax' });
   // Mean logits favour class 0 for B (10/3 > 4/3), so B is wrong.
-  assert.deepEqual(report.confusion_matrix, [[1, 0], [1, 0]]);
+  assert.deepEqual(report.confusion_matrix, [
+    [1, 0],
+    [1, 0],
+  ]);
 });
 
 test('per-image mean of probabilities', () => {
@@ -46,26 +52,41 @@ test('per-image mean of probabilities', () => {
   set.patients[1].scores.forEach((value, k) => assert.ok(Math.abs(value - mean[k]) < 1e-15));
   // Averaged probabilities favour class 1 for B, unlike averaged logits.
   const report = evaluatePredictions(set, { aucScore: 'probabilities', labelSource: 'argmax' });
-  assert.deepEqual(report.confusion_matrix, [[1, 0], [0, 1]]);
-  assert.throws(() => evaluatePredictions(set, { aucScore: 'logits', labelSource: 'argmax' }), /needs logits/);
+  assert.deepEqual(report.confusion_matrix, [
+    [1, 0],
+    [0, 1],
+  ]);
+  assert.throws(
+    () => evaluatePredictions(set, { aucScore: 'logits', labelSource: 'argmax' }),
+    /needs logits/,
+  );
 });
 
 test('per-image label must agree per patient', () => {
   const text = 'patient,image,phase,logit_0,logit_1,label\nA,1,AP,1,0,0\nA,2,PVP,1,0,1\n';
-  assert.throws(() => read(text), (error: Error & { code?: string }) => {
-    assert.equal(error.code, 'EVAL_VALUE_INVALID');
-    assert.match(error.message, /line 3, column label: patient A has label malignant here but benign on line 2/);
-    return true;
-  });
+  assert.throws(
+    () => read(text),
+    (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'EVAL_VALUE_INVALID');
+      assert.match(
+        error.message,
+        /line 3, column label: patient A has label malignant here but benign on line 2/,
+      );
+      return true;
+    },
+  );
 });
 
 test('missing columns are named', () => {
-  assert.throws(() => read('patient,logit_0,logit_1,pred_label\nP1,1,2,1\n'), (error: Error & { code?: string; hint?: string }) => {
-    assert.equal(error.code, 'EVAL_COLUMNS_INVALID');
-    assert.match(error.message, /no "label" column/);
-    assert.match(error.hint ?? '', /patient, logit_0 \.\.\. logit_\{K-1\}/);
-    return true;
-  });
+  assert.throws(
+    () => read('patient,logit_0,logit_1,pred_label\nP1,1,2,1\n'),
+    (error: Error & { code?: string; hint?: string }) => {
+      assert.equal(error.code, 'EVAL_COLUMNS_INVALID');
+      assert.match(error.message, /no "label" column/);
+      assert.match(error.hint ?? '', /patient, logit_0 \.\.\. logit_\{K-1\}/);
+      return true;
+    },
+  );
   assert.throws(() => read('patient,logit_0,logit_2,label\nP1,1,2,1\n'), /column logit_1 is missing/);
   assert.throws(() => read('patient,score,label\nP1,1,1\n'), /found 0 logit_<k> columns/);
   assert.throws(() => read('case,logit_0,logit_1,label\nP1,1,2,1\n'), /no "patient" column/);
@@ -73,38 +94,63 @@ test('missing columns are named', () => {
 
 test('non-numeric value names row and column', () => {
   const text = 'patient,logit_0,logit_1,pred_label,label\nP1,1.5,2,1,1\nP2,abc,2,1,1\n';
-  assert.throws(() => read(text), (error: Error & { code?: string }) => {
-    assert.equal(error.code, 'EVAL_VALUE_INVALID');
-    assert.equal(error.message, 'input.csv, line 3, column logit_0: "abc" is not a number');
-    return true;
-  });
-  assert.throws(() => read('patient,logit_0,logit_1,label\nP1,,2,1\n'), /line 2, column logit_0: an empty cell is not a number/);
+  assert.throws(
+    () => read(text),
+    (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'EVAL_VALUE_INVALID');
+      assert.equal(error.message, 'input.csv, line 3, column logit_0: "abc" is not a number');
+      return true;
+    },
+  );
+  assert.throws(
+    () => read('patient,logit_0,logit_1,label\nP1,,2,1\n'),
+    /line 2, column logit_0: an empty cell is not a number/,
+  );
   assert.throws(() => read('patient,logit_0,logit_1,label\nP1,0x10,2,1\n'), /"0x10" is not a number/);
 });
 
 test('invalid class label names row and column', () => {
   const text = 'patient,logit_0,logit_1,logit_2,label\nP1,1,2,3,HCC\nP2,1,2,3,7\n';
-  assert.throws(() => read(text, { task: 'malignant' }), /line 3, column label: "7" is not a class of task malignant/);
+  assert.throws(
+    () => read(text, { task: 'malignant' }),
+    /line 3, column label: "7" is not a class of task malignant/,
+  );
   assert.equal(read(text.replace(',7\n', ',met\n'), { task: 'malignant' }).patients[1].label, 2);
 });
 
 test('task must match the column count', () => {
-  assert.throws(() => read('patient,logit_0,logit_1,label\nP1,1,2,1\n', { task: 'benign' }), (error: Error & { code?: string }) => {
-    assert.equal(error.code, 'EVAL_COLUMNS_INVALID');
-    assert.match(error.message, /2 score columns, but task "benign" has 3 classes \(FNH, HEM, CYST\)/);
-    return true;
-  });
-  assert.throws(() => read('patient,logit_0,logit_1,label\nP1,1,2,1\n', { task: 'lung' }), /unknown task "lung"/);
-  assert.deepEqual(read('patient,logit_0,logit_1,logit_2,label\nP1,1,2,3,1\n').task.classes, ['class 0', 'class 1', 'class 2']);
+  assert.throws(
+    () => read('patient,logit_0,logit_1,label\nP1,1,2,1\n', { task: 'benign' }),
+    (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'EVAL_COLUMNS_INVALID');
+      assert.match(error.message, /2 score columns, but task "benign" has 3 classes \(FNH, HEM, CYST\)/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => read('patient,logit_0,logit_1,label\nP1,1,2,1\n', { task: 'lung' }),
+    /unknown task "lung"/,
+  );
+  assert.deepEqual(read('patient,logit_0,logit_1,logit_2,label\nP1,1,2,3,1\n').task.classes, [
+    'class 0',
+    'class 1',
+    'class 2',
+  ]);
 });
 
 test('non-finite values are warned and left out', () => {
   const text = 'patient,logit_0,logit_1,label\nP1,1,2,1\nP2,NaN,2,0\nP3,3,-inf,0\nP4,0,1,1\n';
   const set = read(text);
-  assert.deepEqual(set.patients.map((patient) => patient.patient), ['P1', 'P4']);
+  assert.deepEqual(
+    set.patients.map((patient) => patient.patient),
+    ['P1', 'P4'],
+  );
   const warning = set.warnings.find((item) => item.kind === 'non-finite-value');
   assert.deepEqual(warning?.patients, ['P2', 'P3']);
-  assert.match(warning?.message ?? '', /2 patient\(s\) have a non-finite score \(NaN or infinity\) and are left out/);
+  assert.match(
+    warning?.message ?? '',
+    /2 patient\(s\) have a non-finite score \(NaN or infinity\) and are left out/,
+  );
 });
 
 test('duplicate patients are warned', () => {
@@ -134,7 +180,10 @@ test('absent class gives null AUC, no NaN', () => {
   assert.equal(report.youden.MET, null);
   assert.deepEqual(report.roc_curves.MET, []);
   const absent = report.warnings.find((warning) => warning.kind === 'class-absent');
-  assert.match(absent?.message ?? '', /The one-vs-rest AUC of MET is undefined \(null\) because no patient has the label MET/);
+  assert.match(
+    absent?.message ?? '',
+    /The one-vs-rest AUC of MET is undefined \(null\) because no patient has the label MET/,
+  );
   const json = JSON.stringify(report);
   assert.ok(!json.includes('NaN'), json);
   assert.ok(!json.includes('Infinity'), json);
@@ -143,14 +192,20 @@ test('absent class gives null AUC, no NaN', () => {
 
 test('recorded labels need a pred_label column', () => {
   const set = read('patient,logit_0,logit_1,label\nP1,1,2,1\nP2,2,1,0\n');
-  assert.throws(() => evaluatePredictions(set, { aucScore: 'logits', labelSource: 'recorded' }), /--label-source recorded needs a pred_label column/);
+  assert.throws(
+    () => evaluatePredictions(set, { aucScore: 'logits', labelSource: 'recorded' }),
+    /--label-source recorded needs a pred_label column/,
+  );
 });
 
 test('CSV quoting, CRLF and BOM', () => {
   const table = parseCsv('\ufeffpatient,logit_0,logit_1,label,note\r\n"P,1",1,2,1,"said ""hi"""\r\n\r\n');
   assert.deepEqual(table.header, ['patient', 'logit_0', 'logit_1', 'label', 'note']);
   assert.deepEqual(table.rows, [['P,1', '1', '2', '1', 'said "hi"']]);
-  assert.throws(() => parseCsv('a,b\n1,2,3\n', 'x.csv'), /x\.csv, line 2: 3 cells, but the header has 2 columns/);
+  assert.throws(
+    () => parseCsv('a,b\n1,2,3\n', 'x.csv'),
+    /x\.csv, line 2: 3 cells, but the header has 2 columns/,
+  );
   assert.throws(() => parseCsv('a,b\n"1,2\n', 'x.csv'), /quoted field opened on line 2 is never closed/);
   assert.throws(() => parseCsv('', 'x.csv'), /x\.csv is empty/);
   assert.throws(() => parseCsv('a,a\n1,2\n', 'x.csv'), /column "a" appears twice/);
@@ -174,7 +229,11 @@ const SMALL_BINARY = [
 
 test('bootstrap warns about undefined resamples', () => {
   // One benign patient among five: about a third of the resamples contain no benign patient.
-  const report = evaluatePredictions(read(SMALL_BINARY), { aucScore: 'logits', labelSource: 'argmax', bootstrap: { resamples: 200, seed: 2 } });
+  const report = evaluatePredictions(read(SMALL_BINARY), {
+    aucScore: 'logits',
+    labelSource: 'argmax',
+    bootstrap: { resamples: 200, seed: 2 },
+  });
   const warning = report.warnings.find((item) => item.kind === 'bootstrap-undefined');
   assert.match(warning?.message ?? '', /undefined in part of the 200 bootstrap resamples/);
   assert.match(warning?.message ?? '', /auc_per_class\.benign in \d+/);
@@ -198,21 +257,39 @@ test('reader table errors name the line', async () => {
   const options = { aucScore: 'logits', labelSource: 'argmax' } as const;
   const compare = (text: string): unknown => compareReaders(parseCsv(text, 'readers.csv'), set, options);
   assert.throws(() => compare('patient,answer\nP1,0\n'), /readers\.csv: no "reader" column/);
-  assert.throws(() => compare('patient,reader,answer\nP1,r1,0\nP2,r1,maybe\n'), /readers\.csv, line 3, column answer: "maybe" is not a class of task bm/);
-  assert.throws(() => compare('patient,reader,answer\nP1,r1,0\nP1,r1,1\n'), /line 3: reader r1 answers patient P1 again \(first on line 2\)/);
+  assert.throws(
+    () => compare('patient,reader,answer\nP1,r1,0\nP2,r1,maybe\n'),
+    /readers\.csv, line 3, column answer: "maybe" is not a class of task bm/,
+  );
+  assert.throws(
+    () => compare('patient,reader,answer\nP1,r1,0\nP1,r1,1\n'),
+    /line 3: reader r1 answers patient P1 again \(first on line 2\)/,
+  );
   assert.throws(() => compare('patient,reader,answer\nP1,,0\n'), /line 2: the reader cell is empty/);
-  assert.throws(() => compare('patient,reader,answer\nX9,r1,0\n'), (error: Error & { code?: string }) => {
-    assert.equal(error.code, 'EVAL_INPUTS_MISMATCHED');
-    return true;
-  });
+  assert.throws(
+    () => compare('patient,reader,answer\nX9,r1,0\n'),
+    (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'EVAL_INPUTS_MISMATCHED');
+      return true;
+    },
+  );
 });
 
 test('reader comparison on shared patients', async () => {
   const { compareReaders } = await import('../../src/eval/readers.ts');
   const set = read(SMALL_BINARY);
   const text = 'patient,reader,answer\nP1,r1,benign\nP2,r1,malignant\nP3,r1,benign\nX9,r1,benign\nP4,r2,1\n';
-  const result = compareReaders(parseCsv(text, 'readers.csv'), set, { aucScore: 'logits', labelSource: 'argmax' });
-  assert.deepEqual(result.readers.map((reader) => [reader.reader, reader.patients]), [['r1', 3], ['r2', 1]]);
+  const result = compareReaders(parseCsv(text, 'readers.csv'), set, {
+    aucScore: 'logits',
+    labelSource: 'argmax',
+  });
+  assert.deepEqual(
+    result.readers.map((reader) => [reader.reader, reader.patients]),
+    [
+      ['r1', 3],
+      ['r2', 1],
+    ],
+  );
   const r1 = result.readers[0];
   assert.equal(r1.accuracy, 2 / 3);
   assert.equal(r1.ai_accuracy, 1);
@@ -220,8 +297,14 @@ test('reader comparison on shared patients', async () => {
   assert.equal(r1.mcnemar.only_a_correct, 1);
   assert.equal(r1.mcnemar.only_b_correct, 0);
   assert.equal(r1.mcnemar.p_value, 1);
-  assert.deepEqual(r1.confusion_matrix, [[1, 0], [1, 1]]);
-  assert.deepEqual(result.warnings.map((warning) => warning.patients), [['X9']]);
+  assert.deepEqual(r1.confusion_matrix, [
+    [1, 0],
+    [1, 1],
+  ]);
+  assert.deepEqual(
+    result.warnings.map((warning) => warning.patients),
+    [['X9']],
+  );
 });
 
 test('compare warns about unpaired patients', async () => {
@@ -238,9 +321,13 @@ test('compare warns about unpaired patients', async () => {
 
 test('strata reject a column varying within a patient', async () => {
   const { evaluateStrata } = await import('../../src/eval/strata.ts');
-  const text = 'patient,image,phase,logit_0,logit_1,label,slice\nA,1,AP,2,0,0,10\nA,2,PVP,4,2,0,11\nB,3,AP,0,1,1,5\n';
+  const text =
+    'patient,image,phase,logit_0,logit_1,label,slice\nA,1,AP,2,0,0,10\nA,2,PVP,4,2,0,11\nB,3,AP,0,1,1,5\n';
   const set = read(text);
   assert.deepEqual(set.varyingAttributes, ['slice']);
   assert.equal(set.patients[0].attributes.slice, undefined);
-  assert.throws(() => evaluateStrata(set, 'slice', { aucScore: 'logits', labelSource: 'argmax' }), /column slice differs between the images of one patient/);
+  assert.throws(
+    () => evaluateStrata(set, 'slice', { aucScore: 'logits', labelSource: 'argmax' }),
+    /column slice differs between the images of one patient/,
+  );
 });

@@ -11,7 +11,13 @@ const PAPER_OPTIONS = ['--auc-score', 'logits', '--label-source', 'recorded'];
 const percent = (value: number | null): string => (value === null ? 'null' : (100 * value).toFixed(1));
 
 test('benign/malignant reproduces ACC 94.7% AUC 97.2%', () => {
-  const report = runLilnetJson<EvaluationReport>(['eval', fixture('figure2--figure-2b-2e-lilnet.csv'), '--task', 'bm', ...PAPER_OPTIONS]);
+  const report = runLilnetJson<EvaluationReport>([
+    'eval',
+    fixture('figure2--figure-2b-2e-lilnet.csv'),
+    '--task',
+    'bm',
+    ...PAPER_OPTIONS,
+  ]);
   assert.equal(report.patients, 1360);
   assert.deepEqual(report.class_support, { benign: 135, malignant: 1225 });
   assert.equal(percent(report.accuracy), '94.7');
@@ -20,7 +26,13 @@ test('benign/malignant reproduces ACC 94.7% AUC 97.2%', () => {
 });
 
 test('HCC/ICC/MET reproduces ACC 88.7% AUC 95.6%', () => {
-  const report = runLilnetJson<EvaluationReport>(['eval', fixture('figure2--figure-2c-2f-lilnet.csv'), '--task', 'malignant', ...PAPER_OPTIONS]);
+  const report = runLilnetJson<EvaluationReport>([
+    'eval',
+    fixture('figure2--figure-2c-2f-lilnet.csv'),
+    '--task',
+    'malignant',
+    ...PAPER_OPTIONS,
+  ]);
   assert.equal(report.patients, 1159);
   assert.deepEqual(report.class_support, { HCC: 946, ICC: 80, MET: 133 });
   assert.equal(percent(report.accuracy), '88.7');
@@ -28,7 +40,13 @@ test('HCC/ICC/MET reproduces ACC 88.7% AUC 95.6%', () => {
 });
 
 test('HCC/ICC/MET warns about 10 recorded labels', () => {
-  const report = runLilnetJson<EvaluationReport>(['eval', fixture('figure2--figure-2c-2f-lilnet.csv'), '--task', 'malignant', ...PAPER_OPTIONS]);
+  const report = runLilnetJson<EvaluationReport>([
+    'eval',
+    fixture('figure2--figure-2c-2f-lilnet.csv'),
+    '--task',
+    'malignant',
+    ...PAPER_OPTIONS,
+  ]);
   const mismatch = report.warnings.filter((warning) => warning.kind === 'recorded-prediction-mismatch');
   assert.equal(mismatch.length, 1);
   assert.equal(mismatch[0].patients?.length, 10);
@@ -37,7 +55,14 @@ test('HCC/ICC/MET warns about 10 recorded labels', () => {
 });
 
 test('HCC/ICC/MET argmax accuracy is 87.8%', () => {
-  const report = runLilnetJson<EvaluationReport>(['eval', fixture('figure2--figure-2c-2f-lilnet.csv'), '--task', 'malignant', '--auc-score', 'logits']);
+  const report = runLilnetJson<EvaluationReport>([
+    'eval',
+    fixture('figure2--figure-2c-2f-lilnet.csv'),
+    '--task',
+    'malignant',
+    '--auc-score',
+    'logits',
+  ]);
   assert.equal(report.label_source, 'argmax');
   assert.equal(percent(report.accuracy), '87.8');
   assert.equal(percent(report.auc_macro), '95.6');
@@ -45,7 +70,13 @@ test('HCC/ICC/MET argmax accuracy is 87.8%', () => {
 
 test('FNH/HEM/CYST gives ACC 88.6% and AUC 95.4%', () => {
   // The abstract prints 95.9%; the published per-patient logits give 95.4%.
-  const report = runLilnetJson<EvaluationReport>(['eval', fixture('figure2--figure-2d-2g-lilnet.csv'), '--task', 'benign', ...PAPER_OPTIONS]);
+  const report = runLilnetJson<EvaluationReport>([
+    'eval',
+    fixture('figure2--figure-2d-2g-lilnet.csv'),
+    '--task',
+    'benign',
+    ...PAPER_OPTIONS,
+  ]);
   assert.equal(report.patients, 149);
   assert.deepEqual(report.class_support, { FNH: 35, HEM: 63, CYST: 51 });
   assert.equal(percent(report.accuracy), '88.6');
@@ -54,7 +85,13 @@ test('FNH/HEM/CYST gives ACC 88.6% and AUC 95.4%', () => {
 
 test('bootstrap intervals cover the paper figures', () => {
   const report = runLilnetJson<EvaluationReport>([
-    'eval', fixture('figure2--figure-2b-2e-lilnet.csv'), ...PAPER_OPTIONS, '--bootstrap', '500', '--seed', '7',
+    'eval',
+    fixture('figure2--figure-2b-2e-lilnet.csv'),
+    ...PAPER_OPTIONS,
+    '--bootstrap',
+    '500',
+    '--seed',
+    '7',
   ]);
   const accuracy = report.ci95?.accuracy as [number, number];
   const auc = report.ci95?.auc_macro as [number, number];
@@ -63,5 +100,9 @@ test('bootstrap intervals cover the paper figures', () => {
   assert.ok(report.accuracy < accuracy[1], `accuracy CI ${accuracy}`);
   assert.ok(auc[0] < aucMacro, `AUC CI ${auc}`);
   assert.ok(aucMacro < auc[1], `AUC CI ${auc}`);
-  assert.deepEqual(report.bootstrap, { resamples: 500, seed: 7, method: 'percentile, patients resampled with replacement' });
+  assert.deepEqual(report.bootstrap, {
+    resamples: 500,
+    seed: 7,
+    method: 'percentile, patients resampled with replacement',
+  });
 });

@@ -1,14 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCsv } from '../../src/eval/csv.ts';
-import { evaluatePredictions, type EvaluateOptions, type EvaluationReport, type Interval } from '../../src/eval/evaluate.ts';
+import {
+  evaluatePredictions,
+  type EvaluateOptions,
+  type EvaluationReport,
+  type Interval,
+} from '../../src/eval/evaluate.ts';
 import { predictionsFromTable } from '../../src/eval/predictions.ts';
 import { SeededRandom } from '../../src/eval/random.ts';
 import { aucFromIndex, buildRocIndex, rocAuc } from '../../src/eval/roc.ts';
 import { readFileSync } from 'node:fs';
 import { sharedPath } from '../helpers/shared.ts';
 
-const fixtureText = (name: string): string => readFileSync(sharedPath('fixtures', 'paper-source-data', name), 'utf8');
+const fixtureText = (name: string): string =>
+  readFileSync(sharedPath('fixtures', 'paper-source-data', name), 'utf8');
 
 function shuffledCsv(text: string, seed: number): string {
   const [header, ...rows] = text.trimEnd().split('\n');
@@ -21,8 +27,15 @@ function shuffledCsv(text: string, seed: number): string {
 }
 
 const SCALAR_FIELDS = [
-  'accuracy', 'auc_macro', 'auc_weighted', 'recall_macro', 'recall_weighted', 'precision_macro',
-  'precision_weighted', 'f1_macro', 'f1_weighted',
+  'accuracy',
+  'auc_macro',
+  'auc_weighted',
+  'recall_macro',
+  'recall_weighted',
+  'precision_macro',
+  'precision_weighted',
+  'f1_macro',
+  'f1_weighted',
 ] as const;
 
 function evaluateText(text: string, options: EvaluateOptions): EvaluationReport {
@@ -36,7 +49,10 @@ test('metrics invariant to patient order', () => {
     const original = evaluateText(text, options);
     const shuffled = evaluateText(shuffledCsv(text, 11), options);
     for (const field of SCALAR_FIELDS) {
-      assert.ok(Math.abs((original[field] as number) - (shuffled[field] as number)) < 1e-12, `${file} ${field}`);
+      assert.ok(
+        Math.abs((original[field] as number) - (shuffled[field] as number)) < 1e-12,
+        `${file} ${field}`,
+      );
     }
     assert.deepEqual(shuffled.confusion_matrix, original.confusion_matrix, `${file} confusion matrix`);
     assert.deepEqual(shuffled.roc_curves, original.roc_curves, `${file} ROC curves`);
@@ -83,7 +99,8 @@ function flattenIntervals(ci95: EvaluationReport['ci95']): Map<string, Interval 
   const flat = new Map<string, Interval | null>();
   for (const [name, value] of Object.entries(ci95 ?? {})) {
     if (value === null || Array.isArray(value)) flat.set(name, value as Interval | null);
-    else for (const [className, interval] of Object.entries(value)) flat.set(`${name}.${className}`, interval);
+    else
+      for (const [className, interval] of Object.entries(value)) flat.set(`${name}.${className}`, interval);
   }
   return flat;
 }
@@ -97,7 +114,11 @@ function pointEstimate(report: EvaluationReport, name: string): number | null | 
 
 test('bootstrap CI covers every point estimate', () => {
   for (const file of ['figure2--figure-2b-2e-lilnet.csv', 'figure2--figure-2d-2g-resnet50-pretrained.csv']) {
-    const report = evaluateText(fixtureText(file), { aucScore: 'probabilities', labelSource: 'argmax', bootstrap: { resamples: 400, seed: 3 } });
+    const report = evaluateText(fixtureText(file), {
+      aucScore: 'probabilities',
+      labelSource: 'argmax',
+      bootstrap: { resamples: 400, seed: 3 },
+    });
     const intervals = flattenIntervals(report.ci95);
     assert.ok(intervals.size >= 9 + 4 * report.classes.length, `${file}: ${intervals.size} intervals`);
     for (const [name, interval] of intervals) {
@@ -115,7 +136,8 @@ test('bootstrap CI covers every point estimate', () => {
 test('bootstrap is reproducible from its seed', () => {
   const text = fixtureText('figure2--figure-2d-2g-lilnet.csv');
   const run = (seed: number): EvaluationReport['ci95'] =>
-    evaluateText(text, { aucScore: 'logits', labelSource: 'argmax', bootstrap: { resamples: 200, seed } }).ci95;
+    evaluateText(text, { aucScore: 'logits', labelSource: 'argmax', bootstrap: { resamples: 200, seed } })
+      .ci95;
   assert.deepEqual(run(5), run(5));
   assert.notDeepEqual(run(5), run(6));
 });

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluatePredictions, type AucScore, type EvaluationReport, type LabelSource } from '../../src/eval/evaluate.ts';
+import {
+  evaluatePredictions,
+  type AucScore,
+  type EvaluationReport,
+  type LabelSource,
+} from '../../src/eval/evaluate.ts';
 import { readPredictions } from '../../src/eval/predictions.ts';
 import { sharedPath } from '../helpers/shared.ts';
 import { runPythonOracle } from './oracle.ts';
@@ -58,7 +63,10 @@ const CASES: Case[] = FILES.flatMap((file) =>
 
 function close(actual: number | null | undefined, expected: number, description: string): void {
   assert.ok(typeof actual === 'number', `${description}: expected a number, got ${actual}`);
-  assert.ok(Math.abs(actual - expected) <= TOLERANCE, `${description}: lilnet ${actual}, scikit-learn ${expected}`);
+  assert.ok(
+    Math.abs(actual - expected) <= TOLERANCE,
+    `${description}: lilnet ${actual}, scikit-learn ${expected}`,
+  );
 }
 
 function checkCase(report: EvaluationReport, oracle: OracleResult, name: string): void {
@@ -73,7 +81,11 @@ function checkCase(report: EvaluationReport, oracle: OracleResult, name: string)
   classes.forEach((className, k) => {
     close(report.auc_per_class[className], oracle.auc_per_class[k], `${name} auc ${className}`);
     close(report.recall_per_class[className], oracle.recall_per_class[k], `${name} recall ${className}`);
-    close(report.precision_per_class[className], oracle.precision_per_class[k], `${name} precision ${className}`);
+    close(
+      report.precision_per_class[className],
+      oracle.precision_per_class[k],
+      `${name} precision ${className}`,
+    );
     close(report.f1_per_class[className], oracle.f1_per_class[k], `${name} f1 ${className}`);
 
     const curve = report.roc_curves[className];
@@ -82,7 +94,8 @@ function checkCase(report: EvaluationReport, oracle: OracleResult, name: string)
     curve.forEach((point, index) => {
       close(point.fpr, expected.fpr[index], `${name} ${className} ROC fpr[${index}]`);
       close(point.tpr, expected.tpr[index], `${name} ${className} ROC tpr[${index}]`);
-      if (index > 0) close(point.threshold, expected.thresholds[index - 1], `${name} ${className} threshold[${index}]`);
+      if (index > 0)
+        close(point.threshold, expected.thresholds[index - 1], `${name} ${className} threshold[${index}]`);
     });
     const youden = report.youden[className];
     assert.ok(youden !== null, `${name} Youden point of ${className}`);
@@ -92,8 +105,10 @@ function checkCase(report: EvaluationReport, oracle: OracleResult, name: string)
   });
   assert.deepEqual(report.confusion_matrix, oracle.confusion_matrix, `${name} confusion matrix`);
   if (oracle.auc_binary !== undefined) close(report.auc_macro, oracle.auc_binary, `${name} binary AUC`);
-  if (oracle.auc_ovr_macro !== undefined) close(report.auc_macro, oracle.auc_ovr_macro, `${name} sklearn ovr macro`);
-  if (oracle.auc_ovr_weighted !== undefined) close(report.auc_weighted, oracle.auc_ovr_weighted, `${name} sklearn ovr weighted`);
+  if (oracle.auc_ovr_macro !== undefined)
+    close(report.auc_macro, oracle.auc_ovr_macro, `${name} sklearn ovr macro`);
+  if (oracle.auc_ovr_weighted !== undefined)
+    close(report.auc_weighted, oracle.auc_ovr_weighted, `${name} sklearn ovr weighted`);
   if (classes.length === 2) {
     close(report.sensitivity, oracle.sensitivity as number, `${name} sensitivity`);
     close(report.specificity, oracle.specificity as number, `${name} specificity`);
@@ -105,7 +120,11 @@ function checkCase(report: EvaluationReport, oracle: OracleResult, name: string)
 test('metrics equal scikit-learn on all nine files', () => {
   const paths = new Map(FILES.map((file) => [file, sharedPath('fixtures', 'paper-source-data', file)]));
   const oracle = runPythonOracle<OracleResult[]>('sklearn_oracle.py', {
-    files: CASES.map((item) => ({ path: paths.get(item.file), auc_score: item.aucScore, label_source: item.labelSource })),
+    files: CASES.map((item) => ({
+      path: paths.get(item.file),
+      auc_score: item.aucScore,
+      label_source: item.labelSource,
+    })),
   });
   assert.equal(oracle.length, CASES.length);
   CASES.forEach((item, index) => {

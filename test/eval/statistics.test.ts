@@ -86,8 +86,12 @@ test('DeLong reproduces the Hanley-McNeil worked example', () => {
 });
 
 test('DeLong LiLNet vs ResNet-50 matches the oracle', () => {
-  const lilnet = readPredictions(sharedPath('fixtures', 'paper-source-data', 'figure2--figure-2d-2g-lilnet.csv'));
-  const resnet = readPredictions(sharedPath('fixtures', 'paper-source-data', 'figure2--figure-2d-2g-resnet50.csv'));
+  const lilnet = readPredictions(
+    sharedPath('fixtures', 'paper-source-data', 'figure2--figure-2d-2g-lilnet.csv'),
+  );
+  const resnet = readPredictions(
+    sharedPath('fixtures', 'paper-source-data', 'figure2--figure-2d-2g-resnet50.csv'),
+  );
   const cases = [0, 1, 2].map((k) => ({
     positive: lilnet.patients.map((patient) => patient.label === k),
     a: lilnet.patients.map((patient) => patient.scores[k]),
@@ -114,10 +118,17 @@ test('DeLong of identical scores has p 1', () => {
 });
 
 test('DeLong rejects a single positive', () => {
-  assert.throws(() => delongTest([1, 2, 3], [1, 2, 3], [true, false, false]), { code: 'EVAL_INPUTS_MISMATCHED' });
+  assert.throws(() => delongTest([1, 2, 3], [1, 2, 3], [true, false, false]), {
+    code: 'EVAL_INPUTS_MISMATCHED',
+  });
 });
 
-function flags(counts: { both: number; onlyA: number; onlyB: number; neither: number }): [boolean[], boolean[]] {
+function flags(counts: {
+  both: number;
+  onlyA: number;
+  onlyB: number;
+  neither: number;
+}): [boolean[], boolean[]] {
   const a: boolean[] = [];
   const b: boolean[] = [];
   const push = (count: number, valueA: boolean, valueB: boolean): void => {
@@ -141,16 +152,20 @@ test('McNemar matches scipy in both regimes', () => {
     { both: 900, onlyA: 40, onlyB: 18, neither: 60 },
     { both: 300, onlyA: 13, onlyB: 12, neither: 5 },
   ];
-  const oracle = runPythonOracle<{ mcnemar: { method: string; p: number; statistic: number | null }[] }>('stats_oracle.py', {
-    mcnemar: tables.map((table) => ({ b: table.onlyA, c: table.onlyB })),
-  }).mcnemar;
+  const oracle = runPythonOracle<{ mcnemar: { method: string; p: number; statistic: number | null }[] }>(
+    'stats_oracle.py',
+    {
+      mcnemar: tables.map((table) => ({ b: table.onlyA, c: table.onlyB })),
+    },
+  ).mcnemar;
   tables.forEach((table, index) => {
     const result = mcnemarTest(...flags(table));
     assert.equal(result.method, oracle[index].method, `table ${index} method`);
     assert.equal(result.onlyACorrect, table.onlyA);
     assert.equal(result.onlyBCorrect, table.onlyB);
     close(result.pValue, oracle[index].p, 1e-12, `table ${index} p-value`);
-    if (oracle[index].statistic !== null) close(result.statistic as number, oracle[index].statistic as number, 1e-12, `table ${index} statistic`);
+    if (oracle[index].statistic !== null)
+      close(result.statistic as number, oracle[index].statistic as number, 1e-12, `table ${index} statistic`);
   });
 });
 
@@ -170,11 +185,22 @@ test('macro DeLong matches the pairwise oracle', async () => {
     // Every 5th benign/malignant patient, to keep the O(N^2) Python oracle fast.
     ['figure2--figure-2b-2e-lilnet.csv', 'figure2--figure-2b-2e-resnet50-pretrained.csv'],
   ].map(([fileA, fileB]) => {
-    const a = readPredictions(sharedPath('fixtures', 'paper-source-data', fileA)).patients.filter((_, index) => fileA.includes('2d') || index % 5 === 0);
-    const b = readPredictions(sharedPath('fixtures', 'paper-source-data', fileB)).patients.filter((_, index) => fileA.includes('2d') || index % 5 === 0);
-    return { labels: a.map((patient) => patient.label), a: a.map((patient) => patient.scores), b: b.map((patient) => patient.scores), classes: a[0].scores.length };
+    const a = readPredictions(sharedPath('fixtures', 'paper-source-data', fileA)).patients.filter(
+      (_, index) => fileA.includes('2d') || index % 5 === 0,
+    );
+    const b = readPredictions(sharedPath('fixtures', 'paper-source-data', fileB)).patients.filter(
+      (_, index) => fileA.includes('2d') || index % 5 === 0,
+    );
+    return {
+      labels: a.map((patient) => patient.label),
+      a: a.map((patient) => patient.scores),
+      b: b.map((patient) => patient.scores),
+      classes: a[0].scores.length,
+    };
   });
-  const oracle = runPythonOracle<{ delong_macro: MacroOracle[] }>('stats_oracle.py', { delong_macro: cases }).delong_macro;
+  const oracle = runPythonOracle<{ delong_macro: MacroOracle[] }>('stats_oracle.py', {
+    delong_macro: cases,
+  }).delong_macro;
   cases.forEach((item, index) => {
     const result = delongMacroTest(item.a, item.b, item.labels, item.classes);
     close(result.aucMacroA, oracle[index].auc_a, 1e-12, `case ${index} macro AUC A`);
@@ -184,20 +210,34 @@ test('macro DeLong matches the pairwise oracle', async () => {
     close(result.pValue, oracle[index].p, 1e-12, `case ${index} p-value`);
     if (oracle[index].var_a_two_class !== undefined) {
       // Two classes: the same variance as DeLong's covariance matrix of the two column AUCs.
-      close(result.varianceA, oracle[index].var_a_two_class as number, 1e-14, `case ${index} two-class DeLong variance`);
+      close(
+        result.varianceA,
+        oracle[index].var_a_two_class as number,
+        1e-14,
+        `case ${index} two-class DeLong variance`,
+      );
     }
   });
 });
 
 test('macro DeLong of one class equals DeLong', async () => {
   const { delongMacroTest } = await import('../../src/eval/delong-macro.ts');
-  const lilnet = readPredictions(sharedPath('fixtures', 'paper-source-data', 'figure2--figure-2b-2e-lilnet.csv'));
-  const resnet = readPredictions(sharedPath('fixtures', 'paper-source-data', 'figure2--figure-2b-2e-resnet50.csv'));
+  const lilnet = readPredictions(
+    sharedPath('fixtures', 'paper-source-data', 'figure2--figure-2b-2e-lilnet.csv'),
+  );
+  const resnet = readPredictions(
+    sharedPath('fixtures', 'paper-source-data', 'figure2--figure-2b-2e-resnet50.csv'),
+  );
   const labels = lilnet.patients.map((patient) => patient.label);
   // Both columns carry the logit difference (sign flipped for class 0), so the two column AUCs and their placement
   // values coincide and the macro test reduces to DeLong's test on one column.
   const difference = (scores: number[]): number[] => [scores[0] - scores[1], scores[1] - scores[0]];
-  const macro = delongMacroTest(lilnet.patients.map((p) => difference(p.scores)), resnet.patients.map((p) => difference(p.scores)), labels, 2);
+  const macro = delongMacroTest(
+    lilnet.patients.map((p) => difference(p.scores)),
+    resnet.patients.map((p) => difference(p.scores)),
+    labels,
+    2,
+  );
   const single = delongTest(
     lilnet.patients.map((p) => p.scores[1] - p.scores[0]),
     resnet.patients.map((p) => p.scores[1] - p.scores[0]),

@@ -19,11 +19,30 @@ export function registerCompareCommand(program: Command): void {
     .description("compare two models on the same patients: DeLong's test per class and McNemar's test")
     .argument('<a>', 'predictions CSV of model A')
     .argument('<b>', 'predictions CSV of model B, same patients and labels')
-    .option('--task <task>', 'class labels: bm (benign/malignant), benign (FNH/HEM/CYST), malignant (HCC/ICC/MET)')
-    .option('--auc-score <score>', 'AUC score per class: logits (raw, as the LiLNet paper) or probabilities (softmax)', 'probabilities')
-    .option('--label-source <source>', 'predicted class: argmax of the scores, or the recorded pred_label column', 'argmax')
-    .option('--aggregate <method>', 'per-image input: mean-logits or mean-probabilities per patient', 'mean-logits')
-    .option('--bootstrap <count>', 'paired bootstrap resamples for intervals of the differences (0: none)', '0')
+    .option(
+      '--task <task>',
+      'class labels: bm (benign/malignant), benign (FNH/HEM/CYST), malignant (HCC/ICC/MET)',
+    )
+    .option(
+      '--auc-score <score>',
+      'AUC score per class: logits (raw, as the LiLNet paper) or probabilities (softmax)',
+      'probabilities',
+    )
+    .option(
+      '--label-source <source>',
+      'predicted class: argmax of the scores, or the recorded pred_label column',
+      'argmax',
+    )
+    .option(
+      '--aggregate <method>',
+      'per-image input: mean-logits or mean-probabilities per patient',
+      'mean-logits',
+    )
+    .option(
+      '--bootstrap <count>',
+      'paired bootstrap resamples for intervals of the differences (0: none)',
+      '0',
+    )
     .option('--seed <seed>', 'seed of the bootstrap resampling', '1')
     .option('--json', 'print one JSON document')
     .action(runCompare);

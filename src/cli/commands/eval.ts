@@ -31,7 +31,12 @@ async function runEval(path: string, options: EvalCommandOptions): Promise<void>
   if (plots) log.info({ files: plots }, 'plots written');
 
   if (options.json) {
-    const document = { ...report, ...(strata ? { strata } : {}), ...(readers ? { readers } : {}), ...(plots ? { plots } : {}) };
+    const document = {
+      ...report,
+      ...(strata ? { strata } : {}),
+      ...(readers ? { readers } : {}),
+      ...(plots ? { plots } : {}),
+    };
     process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
     return;
   }
@@ -43,14 +48,35 @@ export function registerEvalCommand(program: Command): void {
   program
     .command('eval')
     .description('patient-level metrics, confidence intervals and warnings for a predictions CSV')
-    .argument('<predictions>', 'CSV per patient (patient, logit_0..., pred_label, label) or per image (patient, image, phase, logit_0..., label)')
-    .option('--task <task>', 'class labels: bm (benign/malignant), benign (FNH/HEM/CYST), malignant (HCC/ICC/MET)')
-    .option('--auc-score <score>', 'AUC score per class: logits (raw, as the LiLNet paper) or probabilities (softmax)', 'probabilities')
-    .option('--label-source <source>', 'predicted class: argmax of the scores, or the recorded pred_label column', 'argmax')
-    .option('--aggregate <method>', 'per-image input: mean-logits or mean-probabilities per patient', 'mean-logits')
+    .argument(
+      '<predictions>',
+      'CSV per patient (patient, logit_0..., pred_label, label) or per image (patient, image, phase, logit_0..., label)',
+    )
+    .option(
+      '--task <task>',
+      'class labels: bm (benign/malignant), benign (FNH/HEM/CYST), malignant (HCC/ICC/MET)',
+    )
+    .option(
+      '--auc-score <score>',
+      'AUC score per class: logits (raw, as the LiLNet paper) or probabilities (softmax)',
+      'probabilities',
+    )
+    .option(
+      '--label-source <source>',
+      'predicted class: argmax of the scores, or the recorded pred_label column',
+      'argmax',
+    )
+    .option(
+      '--aggregate <method>',
+      'per-image input: mean-logits or mean-probabilities per patient',
+      'mean-logits',
+    )
     .option('--bootstrap <count>', 'patient-level bootstrap resamples for 95% intervals (0: none)', '0')
     .option('--seed <seed>', 'seed of the bootstrap resampling', '1')
-    .option('--strata <column>', 'also report per value of this column (cohort, size_band from lesion_size_mm, phases)')
+    .option(
+      '--strata <column>',
+      'also report per value of this column (cohort, size_band from lesion_size_mm, phases)',
+    )
     .option('--readers <csv>', 'reader answers (patient, reader, answer) to compare with the AI')
     .option('--plots <dir>', 'write ROC and confusion-matrix plots (SVG and PNG) into this folder')
     .option('--json', 'print one JSON document')
