@@ -8,6 +8,13 @@ import { basename, join } from 'node:path';
 import { writeCtSeriesDicom, type CtSeriesDicomInput } from '../../src/imaging/dicom/writer.ts';
 import { readDicomFile } from '../../src/imaging/dicom/read-file.ts';
 import { readCase } from '../../src/imaging/read-case.ts';
+import {
+  encodeElements,
+  stringElement,
+  uint32Element,
+  bytesElement,
+} from '../../src/imaging/dicom/encode.ts';
+import { isLilnetError } from '../../src/errors.ts';
 
 const root = await mkdtemp(join(tmpdir(), 'lilnet-synthetic-dicom-'));
 after(() => rm(root, { recursive: true, force: true }));
@@ -280,4 +287,27 @@ test('pydicom reads the writer output', { skip: !existsSync('/usr/bin/python3') 
   assert.equal(Number(min), Math.min(...values));
   assert.equal(Number(max), Math.max(...values));
   assert.ok(Math.abs(Number(pyMean) - mean) < 1e-3, `pydicom mean ${pyMean}, lilnet ${mean}`);
+});
+
+test('DICOM without pixel data is rejected', async () => {
+  // A complete, untruncated RT plan-like object: Part 10 header and a data set with no PixelData.
+  const meta = encodeElements([
+    bytesElement(0x00020001, 'OB', Buffer.from([0, 1])),
+    stringElement(0x00020002, 'UI', '1.2.840.10008.5.1.4.1.1.481.5'),
+    stringElement(0x00020003, 'UI', '2.25.5'),
+    stringElement(0x00020010, 'UI', '1.2.840.10008.1.2.1'),
+  ]);
+  const dataSet = encodeElements([
+    stringElement(0x00080016, 'UI', '1.2.840.10008.5.1.4.1.1.481.5'),
+    stringElement(0x00080060, 'CS', 'RTPLAN'),
+  ]);
+  const groupLength = encodeElements([uint32Element(0x00020000, meta.length)]);
+  const file = join(root, 'plan.dcm');
+  await writeFile(file, Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), groupLength, meta, dataSet]));
+  await assert.rejects(readDicomFile(file), (error: unknown) => {
+    assert.ok(isLilnetError(error));
+    assert.equal(error.code, 'DICOM_NOT_IMAGE');
+    assert.match(error.message, /plan\.dcm \(Modality RTPLAN\) has no pixel data: it is not an image/);
+    return true;
+  });
 });

@@ -171,11 +171,15 @@ export async function readDicomBytes(bytes: Uint8Array, file: string): Promise<D
   const attributes = readImageAttributes(dataSet);
 
   if (!dataSet.elements.x7fe00010) {
-    const kind = attributes.modality ? `a ${attributes.modality} object` : 'not an image';
-    throw new LilnetError('DICOM_NOT_IMAGE', `DICOM file ${file} is ${kind} with no pixel data`, {
-      file,
-      hint: 'lilnet reads CT images; remove RT plans, structured reports and other non-image objects or ignore this message',
-    });
+    const modality = attributes.modality ? ` (Modality ${attributes.modality})` : '';
+    throw new LilnetError(
+      'DICOM_NOT_IMAGE',
+      `DICOM file ${file}${modality} has no pixel data: it is not an image`,
+      {
+        file,
+        hint: 'lilnet reads CT images; remove RT plans, structured reports and other non-image objects or ignore this message',
+      },
+    );
   }
   if (attributes.rows === 0 || attributes.columns === 0) {
     throw new LilnetError('DICOM_INVALID', `DICOM image ${file} has no Rows or Columns`, {
