@@ -77,19 +77,24 @@ export function buildCropTensor(crops: readonly CropRecord[], window: DisplayWin
   return tensor;
 }
 
-/** Runs each available classifier on every crop. */
+/** Runs each available classifier on every crop; crops are prepared once per distinct model input side. */
 export async function classifyCrops(
   crops: CropRecord[],
   classifiers: Partial<Record<ClassifierRole, OnnxClassifier>>,
   window: DisplayWindow | null,
-  sidePx = CLASSIFIER_INPUT_SIZE_PX,
 ): Promise<ClassifierOutputs> {
   const results: Partial<Record<ClassifierRole, ClassifierResult>> = {};
   if (crops.length === 0) return { crops, results };
-  const tensor = buildCropTensor(crops, window, sidePx);
+  const tensors = new Map<number, Float32Array>();
   for (const role of ['benign-malignant', 'malignant-subtype', 'benign-subtype'] as const) {
     const classifier = classifiers[role];
-    if (classifier) results[role] = await classifier.run(tensor, crops.length, sidePx);
+    if (!classifier) continue;
+    let tensor = tensors.get(classifier.inputSidePx);
+    if (!tensor) {
+      tensor = buildCropTensor(crops, window, classifier.inputSidePx);
+      tensors.set(classifier.inputSidePx, tensor);
+    }
+    results[role] = await classifier.run(tensor, crops.length);
   }
   return { crops, results };
 }

@@ -88,7 +88,7 @@ export async function diagnoseCase(casePath: string, options: DiagnoseOptions): 
   const crop: CropSettings = {
     marginFraction: CROP_MARGIN_FRACTION,
     minSidePx: CROP_MIN_SIDE_PX,
-    inputSizePx: CLASSIFIER_INPUT_SIZE_PX,
+    inputSizePx: models.classifiers['benign-malignant']?.inputSidePx ?? CLASSIFIER_INPUT_SIZE_PX,
     window: selection.series.some((s) => s.unit === 'HU') ? CROP_WINDOW : null,
   };
 

@@ -68,20 +68,29 @@ export function inferArchitecture(stateDict: ReadonlyMap<string, StateDictTensor
   return { kind: 'resnet', numClasses: shapeOf('fc.weight')[0], trunk };
 }
 
-/** Builds the diagnosis ONNX graph (logits and `cam`) of a classifier state dict. */
-export function exportDiagnosisClassifier(stateDict: ReadonlyMap<string, StateDictTensor>, source: string): { bytes: Uint8Array; architecture: ClassifierArchitecture } {
+/**
+ * Builds the diagnosis ONNX graph (logits and `cam`) of a classifier state dict, for square inputs of
+ * `imageSizePx` (224 in the study; the graph fixes H and W, so the diagnosis reads the side from it).
+ */
+export function exportDiagnosisClassifier(
+  stateDict: ReadonlyMap<string, StateDictTensor>,
+  source: string,
+  imageSizePx = 224,
+): { bytes: Uint8Array; architecture: ClassifierArchitecture } {
   const architecture = inferArchitecture(stateDict, source);
   const parameters = stateDictParameters(stateDict);
   const exported =
     architecture.kind === 'lilnet'
       ? exportLilnetOnnx(lilnetConfig(architecture.numClasses, architecture.trunk), {
           parameters,
+          imageSizePx,
           outputs: ['aggregated_logits'],
           customOutputs: { cam: (context) => lilnetCam(context.ops, context.layer4Features, context.parameters) },
           metadata: { 'lilnet.converted_from': basename(source) },
         })
       : exportResnetClassifierOnnx(resnetClassifierConfig(architecture.numClasses, architecture.trunk), {
           parameters,
+          imageSizePx,
           outputs: ['logits'],
           customOutputs: { cam: (context) => resnetCam(context.ops, context.layer4Features, context.parameters) },
           metadata: { 'lilnet.converted_from': basename(source) },

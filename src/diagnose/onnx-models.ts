@@ -1,7 +1,7 @@
 /**
  * ONNX Runtime sessions of the diagnosis classifiers and the tensor contract they must meet.
  *
- * Classifier: one input `[N, 3, 224, 224]` float32 (grey crop in every channel, `(x / 255 - 0.5) / 0.5`); an
+ * Classifier: one input `[N, 3, S, S]` float32 (S = 224 unless the model's input shape fixes another side) (grey crop in every channel, `(x / 255 - 0.5) / 0.5`); an
  * output of logits `[N, K]`, taken by name (`aggregated_logits`, then `logits`) or else the first output; and
  * optionally `cam` `[N, K, h, w]`, the class-activation maps whose spatial sum is the layer-4 part of each logit.
 
@@ -11,6 +11,7 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { basename } from 'node:path';
 import { LilnetError } from '../errors.ts';
+import { CLASSIFIER_INPUT_SIZE_PX } from './crop.ts';
 
 const LOGIT_OUTPUT_NAMES = ['aggregated_logits', 'logits'];
 export const CAM_OUTPUT_NAME = 'cam';
@@ -39,6 +40,14 @@ function fixedBatchSize(session: InferenceSession): number | null {
   return typeof first === 'number' && first > 0 ? first : null;
 }
 
+/** The square input side of a model whose input shape fixes it, or null when H and W are dynamic. */
+function staticInputSide(session: InferenceSession): number | null {
+  const metadata = session.inputMetadata[0];
+  if (!metadata || !metadata.isTensor) return null;
+  const side = metadata.shape[3];
+  return typeof side === 'number' && side > 0 ? side : null;
+}
+
 export interface ClassifierResult {
   /** `[N, K]` logits, row-major. */
   logits: Float32Array;
@@ -52,6 +61,8 @@ export interface ClassifierResult {
 export class OnnxClassifier {
   readonly hasCam: boolean;
   private readonly logitsName: string;
+  /** Input side in pixels: fixed by the model's input shape, else the study's 224. */
+  readonly inputSidePx: number;
   private readonly batchSize: number;
 
   constructor(
@@ -62,10 +73,12 @@ export class OnnxClassifier {
     this.logitsName = LOGIT_OUTPUT_NAMES.find((name) => session.outputNames.includes(name)) ?? session.outputNames[0];
     this.hasCam = session.outputNames.includes(CAM_OUTPUT_NAME);
     this.batchSize = fixedBatchSize(session) ?? 16;
+    this.inputSidePx = staticInputSide(session) ?? CLASSIFIER_INPUT_SIZE_PX;
   }
 
-  /** Runs `count` crops stored as `[count, 3, 224, 224]`. */
-  async run(input: Float32Array, count: number, sidePx: number): Promise<ClassifierResult> {
+  /** Runs `count` crops stored as `[count, 3, S, S]`, S being {@link inputSidePx}. */
+  async run(input: Float32Array, count: number): Promise<ClassifierResult> {
+    const sidePx = this.inputSidePx;
     const perImage = 3 * sidePx * sidePx;
     if (input.length !== count * perImage) throw new RangeError(`classifier input has ${input.length} values, expected ${count * perImage}`);
     const logits = new Float32Array(count * this.classCount);
