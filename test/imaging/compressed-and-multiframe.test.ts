@@ -167,3 +167,46 @@ ds.save_as(sys.argv[1], write_like_original=False)
     assert.deepEqual(image.warnings, []);
   },
 );
+
+test(
+  'two-segment SEG merges into one label slice',
+  { skip: !hasPydicom() && 'pydicom is not installed for /usr/bin/python3' },
+  async () => {
+    // pydicom adds a second segment frame at the same position as the liver frame of the SEG fixture.
+    const output = join(root, 'seg', 'two-segments.dcm');
+    const script = `
+import sys, os, copy, pydicom, numpy
+ds = pydicom.dcmread(sys.argv[2])
+liver = ds.pixel_array.astype(numpy.uint8)
+second = numpy.zeros_like(liver); second[10:20, 30:50] = 1
+frames = [liver, second]
+ds.PixelData = numpy.packbits(numpy.stack(frames).ravel(), bitorder='little').tobytes()
+ds.NumberOfFrames = 2
+# The fixture keeps three per-frame items for its one frame; keep the first, then add the second segment's.
+del ds.PerFrameFunctionalGroupsSequence[1:]
+item = copy.deepcopy(ds.PerFrameFunctionalGroupsSequence[0])
+item.SegmentIdentificationSequence[0].ReferencedSegmentNumber = 2
+ds.PerFrameFunctionalGroupsSequence.append(item)
+os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True)
+ds.save_as(sys.argv[1])
+print(int(liver.sum()), int((liver * (1 - second)).sum()))
+`;
+    const result = spawnSync(
+      '/usr/bin/python3',
+      ['-c', script, output, sharedPath('fixtures', 'dicom', 'liver_1frame.dcm')],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(result.status, 0, result.stderr);
+    const [, liverOutsideSecond] = result.stdout.trim().split(' ').map(Number);
+
+    const image = await readDicomFile(output);
+    assert.equal(image.unit, 'label');
+    assert.equal(image.frames.length, 1, 'both segment frames share one position');
+    const counts = new Map<number, number>();
+    for (const value of image.frames[0].values) counts.set(value, (counts.get(value) ?? 0) + 1);
+    assert.equal(counts.get(2), 200);
+    assert.equal(counts.get(1), liverOutsideSecond);
+  },
+);
