@@ -4,11 +4,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { zipSync } from 'fflate';
+import { writeUntrainedModels } from '../diagnose/helpers/untrained-models.ts';
 import { sharedPath } from '../helpers/shared.ts';
 import { ADMIN, ApiClient, filesForm, startTestServer, type TestServer } from './helpers.ts';
 
@@ -23,14 +25,23 @@ async function readFolder(folder: string, limit = Infinity): Promise<[string, Ui
 describe('server API', () => {
   let server: TestServer;
   let client: ApiClient;
+  let modelsDir: string;
 
   before(async () => {
+    // Real models of the diagnosis pipeline with seeded initial weights: their calls mean nothing, but every
+    // stage, file and report field is produced for real.
+    modelsDir = mkdtempSync(join(tmpdir(), 'lilnet-server-models-'));
+    writeUntrainedModels(modelsDir);
     server = await startTestServer({
+      modelsDir,
       limits: { maxFileBytes: 200_000, maxFilesPerRequest: 80, maxRequestBytes: 12_000_000, maxZipEntries: 100 },
     });
     client = new ApiClient(server.url);
   });
-  after(async () => server.stop());
+  after(async () => {
+    await server.stop();
+    rmSync(modelsDir, { recursive: true, force: true });
+  });
 
   async function newCase(label = 'test case'): Promise<string> {
     const response = await client.request('POST', '/api/cases', { json: { label } });
@@ -274,6 +285,61 @@ describe('server API', () => {
     assert.equal(outOfRange.status, 404);
     const otherSeries = await client.request('GET', `/api/cases/${caseId}/series/00000000-0000-4000-8000-000000000000/slices/0`);
     assert.equal(otherSeries.status, 404);
+  });
+
+  test('diagnose job stores and serves the report', async () => {
+    const caseId = await newCase('diagnosed');
+    const files = await readFolder(CASE_01);
+    assert.equal((await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, { form: filesForm(files) })).status, 201);
+    const start = await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'diagnose' } });
+    assert.equal(start.status, 202);
+    const job = await client.waitForJob(start.body.id, 300_000);
+    assert.equal(job.status, 'succeeded', job.error);
+    assert.equal(job.progress, 1);
+
+    const report = await client.request('GET', `/api/cases/${caseId}/report`);
+    assert.equal(report.status, 200);
+    assert.equal(report.body.schemaVersion, '1.0.0');
+    assert.deepEqual(report.body.case.phasesUsed, ['PVP']);
+    assert.equal(report.body.models.length, 4);
+    assert.equal(report.body.demoModels, false);
+    assert.equal(report.headers.get('content-disposition'), null);
+    const series = (await client.request('GET', `/api/cases/${caseId}/series`)).body.series;
+    assert.deepEqual(
+      report.body.case.series.map((s: { id: string }) => s.id),
+      series.map((s: { seriesKey: string }) => s.seriesKey),
+      'report series ids match the viewer series, so lesion boxes land on the right series',
+    );
+
+    const download = await client.request('GET', `/api/cases/${caseId}/report?download=true`);
+    assert.match(download.headers.get('content-disposition') ?? '', /attachment; filename="lilnet-report-.*\.json"/);
+    const html = await client.request('GET', `/api/cases/${caseId}/report.html`);
+    assert.equal(html.status, 200);
+    assert.match(html.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(html.headers.get('content-security-policy') ?? '', /default-src 'none'.*sandbox/);
+    assert.doesNotMatch(html.headers.get('content-security-policy') ?? '', /script-src/);
+    assert.match(html.body, /<html/i);
+
+    const result = await client.request('GET', `/api/jobs/${job.id}/result`);
+    assert.equal(result.body.kind, 'diagnose');
+    assert.equal(result.body.report.createdAt, report.body.createdAt);
+    const listed = (await client.request('GET', '/api/cases')).body.cases.find((c: { id: string }) => c.id === caseId);
+    assert.equal(listed.hasResult, true);
+    assert.equal(listed.demoModels, false);
+    assert.equal(listed.latestJob.status, 'succeeded');
+
+    for (const lesion of report.body.lesions) {
+      for (const phase of lesion.phases) {
+        for (const overlay of phase.overlays) {
+          const name = overlay.boxes.split('/').pop();
+          const png = await client.request('GET', `/api/cases/${caseId}/overlays/${name}`);
+          assert.equal(png.status, 200, name);
+          assert.equal(png.headers.get('content-type'), 'image/png');
+        }
+      }
+    }
+    const missing = await client.request('GET', `/api/cases/${caseId}/overlays/no-such-overlay.png`);
+    assert.equal(missing.status, 404);
   });
 
   test('reports before a diagnosis are not found', async () => {
