@@ -24,6 +24,43 @@ export type Engine = 'onnx' | 'torch';
 export interface PredictOptions {
   /** CPU threads for the engine; 0 or absent lets it choose. */
   threads?: number;
+  /** Images per engine call (32 by default); bounds the activation memory for long image lists. */
+  batchSize?: number;
+}
+
+export const DEFAULT_PREDICT_BATCH_SIZE = 32;
+
+type RunChunk = (chunk: FloatTensor) => Promise<Record<string, FloatTensor>>;
+
+/** Runs `run` on consecutive chunks of at most `batchSize` images and joins the outputs along dimension 0. */
+async function runInBatches(
+  images: FloatTensor,
+  batchSize: number,
+  run: RunChunk,
+): Promise<Record<string, FloatTensor>> {
+  const [count, ...imageShape] = images.shape;
+  const imageValues = imageShape.reduce((a, b) => a * b, 1);
+  const parts: Record<string, FloatTensor>[] = [];
+  for (let start = 0; start < count; start += batchSize) {
+    const end = Math.min(count, start + batchSize);
+    const data = images.data.subarray(start * imageValues, end * imageValues);
+    parts.push(await run({ data, shape: [end - start, ...imageShape] }));
+  }
+  if (parts.length === 1) return parts[0];
+
+  const joined: Record<string, FloatTensor> = {};
+  for (const name of Object.keys(parts[0])) {
+    const total = parts.reduce((sum, part) => sum + part[name].data.length, 0);
+    const data = new Float32Array(total);
+    let offset = 0;
+    for (const part of parts) {
+      data.set(part[name].data, offset);
+      offset += part[name].data.length;
+    }
+    const rows = parts.reduce((sum, part) => sum + part[name].shape[0], 0);
+    joined[name] = { data, shape: [rows, ...parts[0][name].shape.slice(1)] };
+  }
+  return joined;
 }
 
 /** Runs the classifier on an NCHW float32 batch; returns every output of the architecture by name. */
@@ -65,7 +102,8 @@ async function predictOnnx(
   const session = await OnnxInferenceSession.create(source, { intraOpThreads: options.threads ?? 0 });
   try {
     const inputName = session.inputNames[0];
-    return await session.run({ [inputName]: images });
+    const batchSize = options.batchSize ?? DEFAULT_PREDICT_BATCH_SIZE;
+    return await runInBatches(images, batchSize, (chunk) => session.run({ [inputName]: chunk }));
   } finally {
     await session.release();
   }
@@ -97,11 +135,11 @@ async function predictTorch(
       ? lilnetSpecs(lilnetConfig(numClasses, trunk))
       : resnetClassifierSpecs(resnetClassifierConfig(numClasses, trunk));
   const { store } = torch.ParameterStore.fromStateDict(specs, model.stateDict, { strict: true });
-  try {
-    return torch.noGrad(() =>
+  const runChunk = async (chunk: FloatTensor): Promise<Record<string, FloatTensor>> =>
+    torch.noGrad(() =>
       torch.scope((): Record<string, FloatTensor> => {
         const ops = new torch.TorchOps();
-        const input = torch.tensor(images.data, images.shape);
+        const input = torch.tensor(chunk.data, chunk.shape);
         const read = (t: InstanceType<typeof torch.TorchTensor>): FloatTensor => ({
           data: t.toFloat32Array(),
           shape: [...t.shape],
@@ -124,6 +162,8 @@ async function predictTorch(
         };
       }),
     );
+  try {
+    return await runInBatches(images, options.batchSize ?? DEFAULT_PREDICT_BATCH_SIZE, runChunk);
   } finally {
     store.dispose();
   }

@@ -106,6 +106,7 @@ test('predict prints table', () => {
 });
 
 test('export-onnx then predict onnx', () => {
+  // --batch-size 4 splits the six images into two engine calls whose outputs are joined.
   const onnxPath = join(dir, 'reference.onnx');
   const exported = lilnet(
     'export-onnx',
@@ -135,6 +136,8 @@ test('export-onnx then predict onnx', () => {
     onnxPath,
     '--json',
     '--joint',
+    '--batch-size',
+    '4',
     '--input-tensor',
     reference('inputs-nchw-float32.bin'),
     '--shape',
@@ -149,6 +152,7 @@ const torchSkip = isTorchAvailable()
   : 'the libtorch addon is not built (npm install with libtorch-dev)';
 
 test('predict torch engine', { skip: torchSkip }, () => {
+  // --batch-size 5 splits the six images into two engine calls whose outputs are joined.
   const result = lilnet(
     'predict',
     '--model',
@@ -157,6 +161,8 @@ test('predict torch engine', { skip: torchSkip }, () => {
     'torch',
     '--json',
     '--joint',
+    '--batch-size',
+    '5',
     '--input-tensor',
     reference('inputs-nchw-float32.bin'),
     '--shape',

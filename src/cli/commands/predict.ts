@@ -10,7 +10,7 @@ import { LilnetError } from '../../errors.ts';
 import { isTaskName, TASK_NAMES, type TaskName } from '../../eval/tasks.ts';
 import { moduleLogger } from '../../log.ts';
 import { openClassifierModel, taskClasses } from '../../nn/classifier-model.ts';
-import { predictClassifier, type Engine } from '../../nn/classifier-predict.ts';
+import { DEFAULT_PREDICT_BATCH_SIZE, predictClassifier, type Engine } from '../../nn/classifier-predict.ts';
 import { imagesToBatch, MODEL_INPUT_SIZE_PX } from '../../nn/preprocess.ts';
 
 const log = moduleLogger('cli.predict');
@@ -27,6 +27,7 @@ interface PredictCommandOptions {
   json?: boolean;
   joint?: boolean;
   threads: string;
+  batchSize: string;
 }
 
 function parseShape(text: string | undefined): number[] {
@@ -98,7 +99,7 @@ function softmax(row: number[]): number[] {
 function parseOptions(
   options: PredictCommandOptions,
   images: string[],
-): { engine: Engine; task?: TaskName; threads: number } {
+): { engine: Engine; task?: TaskName; threads: number; batchSize: number } {
   if (options.engine !== 'onnx' && options.engine !== 'torch') {
     throw new LilnetError('INVALID_ARGUMENT', `--engine ${options.engine} is not onnx or torch`, {
       hint: 'use --engine onnx or --engine torch',
@@ -124,11 +125,17 @@ function parseOptions(
       hint: 'use 0 to let the engine choose',
     });
   }
-  return { engine: options.engine, task: options.task as TaskName | undefined, threads };
+  const batchSize = Number(options.batchSize);
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new LilnetError('INVALID_ARGUMENT', `--batch-size ${options.batchSize} is not a positive integer`, {
+      hint: `use the default ${DEFAULT_PREDICT_BATCH_SIZE}, or less to save memory`,
+    });
+  }
+  return { engine: options.engine, task: options.task as TaskName | undefined, threads, batchSize };
 }
 
 async function runPredict(images: string[], options: PredictCommandOptions): Promise<void> {
-  const { engine, task, threads } = parseOptions(options, images);
+  const { engine, task, threads, batchSize } = parseOptions(options, images);
   // Inputs first: they are cheaper to check than a 100 MB checkpoint is to read.
   const input = options.inputTensor
     ? await readInputTensor(options.inputTensor, options.shape)
@@ -145,7 +152,7 @@ async function runPredict(images: string[], options: PredictCommandOptions): Pro
     'predicting',
   );
 
-  const outputs = await predictClassifier(model, engine, input, { threads });
+  const outputs = await predictClassifier(model, engine, input, { threads, batchSize });
   const isLilnet = 'aggregated_logits' in outputs;
   const wanted = isLilnet ? [...SUMMARY_OUTPUTS, ...(options.joint ? JOINT_OUTPUTS : [])] : ['logits'];
   for (const name of wanted) {
@@ -218,6 +225,11 @@ export function registerPredictCommand(program: Command): void {
     .option('--shape <N,3,H,W>', 'shape of --input-tensor, e.g. 6,3,224,224')
     .option('--joint', 'also print the layer-4 and layer-3 joint logits [5N, 5K]')
     .option('--threads <count>', 'CPU threads of the engine (0: the engine chooses)', '0')
+    .option(
+      '--batch-size <count>',
+      'images per engine call; lower it to use less memory',
+      String(DEFAULT_PREDICT_BATCH_SIZE),
+    )
     .option('--json', 'print one JSON document with the logits as arrays of rows')
     .action(runPredict);
 }
