@@ -21,9 +21,12 @@ export interface LoadedModels {
   warnings: ReportWarning[];
 }
 
+/** The ONNX file of a classifier slot; a checkpoint is converted and its architecture read from it. */
 async function onnxPathOf(file: ModelFile): Promise<string> {
   if (file.format === 'onnx') return file.path;
-  return convertCheckpointToOnnx(file.path, file.role as ClassifierRole, file.classes.length);
+  const converted = await convertCheckpointToOnnx(file.path, file.role as ClassifierRole, file.classes.length);
+  if (!file.architectureFromManifest) file.architecture = converted.architecture;
+  return converted.onnxPath;
 }
 
 async function infoOf(file: ModelFile): Promise<ModelInfo> {

@@ -8,7 +8,7 @@
  * checkpoint's folder is never written to, since a models folder may be read-only.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { exportLilnetOnnx, exportResnetClassifierOnnx, stateDictParameters } from '../backends/onnx/export-model.ts';
@@ -98,21 +98,38 @@ export function exportDiagnosisClassifier(
   return { bytes: exported.bytes, architecture };
 }
 
+/** Describes an architecture for the report, e.g. `LiLNet, ResNet-50 layout at base width 16`. */
+export function describeArchitecture(architecture: ClassifierArchitecture): string {
+  const name = architecture.kind === 'lilnet' ? 'LiLNet' : 'ResNet classifier';
+  const blocks = architecture.trunk.blocksPerStage.join('-');
+  if (architecture.trunk.baseWidth === 64 && blocks === '3-4-6-3') return `${name}, ResNet-50 trunk`;
+  return `${name}, ResNet trunk of base width ${architecture.trunk.baseWidth}, blocks ${blocks}`;
+}
+
+export interface ConvertedModel {
+  /** The ONNX file to run: the cached conversion, or the file itself when it already was ONNX. */
+  onnxPath: string;
+  /** The architecture read from the checkpoint, as {@link describeArchitecture} words it. */
+  architecture: string;
+}
+
 /**
- * Returns the path of the ONNX graph of a classifier checkpoint (PyTorch, or a `lilnet train` `.ckpt`),
- * converting and caching it on first use. `expectedClasses` is the class count of the slot; a checkpoint with
- * another count is rejected.
+ * Returns the ONNX graph of a classifier checkpoint (PyTorch, or a `lilnet train` `.ckpt`), converting and
+ * caching it on first use; a JSON file beside the cached graph keeps the architecture. `expectedClasses` is
+ * the class count of the slot, and a checkpoint with another count is rejected.
  */
-export async function convertCheckpointToOnnx(path: string, role: ClassifierRole, expectedClasses: number): Promise<string> {
+export async function convertCheckpointToOnnx(path: string, role: ClassifierRole, expectedClasses: number): Promise<ConvertedModel> {
   const cacheDir = modelCacheDir();
   const cached = join(cacheDir, `${await modelVersion(path)}-${role}.onnx`);
-  if (existsSync(cached)) {
+  const sidecar = cached.replace(/\.onnx$/, '.json');
+  if (existsSync(cached) && existsSync(sidecar)) {
     log.info({ checkpoint: basename(path), cached }, 'using the cached ONNX conversion');
-    return cached;
+    const { architecture } = JSON.parse(await readFile(sidecar, 'utf8')) as { architecture: string };
+    return { onnxPath: cached, architecture };
   }
   const started = performance.now();
   const model = await openClassifierModel(path);
-  if (model.format === 'onnx') return path;
+  if (model.format === 'onnx') return { onnxPath: path, architecture: 'not stated (ONNX file)' };
   const { bytes, architecture } = exportDiagnosisClassifier(model.stateDict, path);
   if (architecture.numClasses !== expectedClasses) {
     throw new LilnetError(
@@ -122,13 +139,15 @@ export async function convertCheckpointToOnnx(path: string, role: ClassifierRole
     );
   }
   await mkdir(cacheDir, { recursive: true });
-  // Written under a temporary name and renamed, so that an interrupted conversion never leaves a partial file.
-  const temporary = `${cached}.${process.pid}.tmp`;
-  await writeFile(temporary, bytes);
-  await rename(temporary, cached);
+  // Written under temporary names and renamed, so that an interrupted conversion never leaves a partial file.
+  const description = describeArchitecture(architecture);
+  await writeFile(`${sidecar}.${process.pid}.tmp`, JSON.stringify({ architecture: description, source: basename(path) }));
+  await rename(`${sidecar}.${process.pid}.tmp`, sidecar);
+  await writeFile(`${cached}.${process.pid}.tmp`, bytes);
+  await rename(`${cached}.${process.pid}.tmp`, cached);
   log.info(
     { checkpoint: basename(path), kind: architecture.kind, trunk: architecture.trunk, timeMs: Math.round(performance.now() - started) },
     'converted a checkpoint to ONNX',
   );
-  return cached;
+  return { onnxPath: cached, architecture: description };
 }

@@ -33,6 +33,8 @@ export interface ModelFile {
   path: string;
   format: ModelFileFormat;
   architecture: string;
+  /** True when `architecture` comes from models.json rather than a default. */
+  architectureFromManifest: boolean;
   classes: string[];
   demo: boolean;
   trainedOn?: string;
@@ -138,6 +140,7 @@ export function scanModelsFolder(dir: string): Partial<Record<ModelRole, ModelFi
         path,
         format,
         architecture: entry.architecture ?? defaultArchitecture(role),
+        architectureFromManifest: entry.architecture !== undefined,
         classes: entry.classes ?? DEFAULT_CLASSES[role],
         demo,
         trainedOn: manifest.trainedOn,
@@ -161,13 +164,14 @@ export function scanModelsFolder(dir: string): Partial<Record<ModelRole, ModelFi
         hint: 'remove one of them, or write a models.json that names the file of each slot',
       });
     }
-    found[role] = { role, path, format, architecture: defaultArchitecture(role), classes: DEFAULT_CLASSES[role], demo };
+    found[role] = { role, path, format, architecture: defaultArchitecture(role), architectureFromManifest: false, classes: DEFAULT_CLASSES[role], demo };
   }
   return found;
 }
 
 function defaultArchitecture(role: ModelRole): string {
-  return role === 'detector' ? 'YOLOv8 convention' : 'LiLNet/ResNet-50';
+  // Checkpoints replace this with the architecture read from their weights (load-models.ts).
+  return role === 'detector' ? 'YOLOv8 output convention' : 'not stated (no models.json)';
 }
 
 /** Fills each slot from the user's folder first, then from the bundled demo models. */

@@ -18,10 +18,11 @@ test('reference checkpoint converts with CAM', async () => {
     const checkpoint = join(dir, 'malignant-reference.pth.tar');
     writeFileSync(checkpoint, gunzipSync(readFileSync(sharedPath(REFERENCE, 'malignant-reference.pth.tar.gz'))));
 
-    const onnxPath = await convertCheckpointToOnnx(checkpoint, 'malignant-subtype', 3);
+    const { onnxPath, architecture } = await convertCheckpointToOnnx(checkpoint, 'malignant-subtype', 3);
+    assert.equal(architecture, 'LiLNet, ResNet-50 trunk');
     assert.ok(onnxPath.startsWith(join(dir, 'cache')), `converted file ${onnxPath} is not in the cache folder`);
     // A second call must reuse the cached file rather than convert again.
-    assert.equal(await convertCheckpointToOnnx(checkpoint, 'malignant-subtype', 3), onnxPath);
+    assert.deepEqual(await convertCheckpointToOnnx(checkpoint, 'malignant-subtype', 3), { onnxPath, architecture });
 
     const bytes = readFileSync(sharedPath(REFERENCE, 'inputs-nchw-float32.bin'));
     const images = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
