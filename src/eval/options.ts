@@ -12,6 +12,7 @@ import { TASK_NAMES } from './tasks.ts';
 
 export interface EvaluationCliOptions {
   task?: string;
+  classes?: string;
   aucScore: string;
   labelSource: string;
   aggregate: string;
@@ -54,6 +55,7 @@ export const MAX_BOOTSTRAP_RESAMPLES = 100_000;
 export function parseEvaluationOptions(options: EvaluationCliOptions): {
   evaluate: EvaluateOptions;
   task?: string;
+  classNames?: string[];
   aggregation: Aggregation;
 } {
   if (options.task !== undefined) oneOf('--task', options.task, TASK_NAMES);
@@ -65,6 +67,7 @@ export function parseEvaluationOptions(options: EvaluationCliOptions): {
   return {
     evaluate: { aucScore, labelSource, ...(resamples > 0 ? { bootstrap: { resamples, seed } } : {}) },
     task: options.task,
+    classNames: options.classes?.split(',').map((name) => name.trim()),
     aggregation,
   };
 }

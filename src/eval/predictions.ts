@@ -52,6 +52,8 @@ export interface PredictionSet {
 
 export interface ReadPredictionsOptions {
   task?: string;
+  /** Class names in column order, for files of no built-in task (such as a six-class reader study). */
+  classNames?: string[];
   aggregation?: Aggregation;
 }
 
@@ -365,7 +367,7 @@ function readPerImage(
 export function predictionsFromTable(table: CsvTable, options: ReadPredictionsOptions = {}): PredictionSet {
   const format = detectFormat(table.header);
   const columns = locateColumns(table, format);
-  const task = resolveTask(options.task, columns.scores.length, table.source);
+  const task = resolveTask(options.task, columns.scores.length, table.source, options.classNames);
   if (table.rows.length === 0) {
     throw new LilnetError('EVAL_VALUE_INVALID', `${table.source} has a header but no data rows`, {
       hint: 'add one row per patient (or per image)',

@@ -29,10 +29,16 @@ export function isTaskName(value: string): value is TaskName {
 }
 
 /**
- * Resolves the class labels for `classCount` score columns: the named task's labels, or `class 0` ...
- * `class K-1` when no task is named (two columns default to benign/malignant).
+ * Resolves the class labels for `classCount` score columns: the named task's labels, the given class names, or
+ * `class 0` ... `class K-1` when neither is given (two columns default to benign/malignant).
  */
-export function resolveTask(task: string | undefined, classCount: number, source: string): TaskDefinition {
+export function resolveTask(
+  task: string | undefined,
+  classCount: number,
+  source: string,
+  classNames?: readonly string[],
+): TaskDefinition {
+  if (classNames !== undefined) return customTask(task, classNames, classCount, source);
   if (task === undefined) {
     if (classCount === 2) return { name: 'bm', ...TASKS.bm };
     const classes = Array.from({ length: classCount }, (_, index) => `class ${index}`);
@@ -53,6 +59,37 @@ export function resolveTask(task: string | undefined, classCount: number, source
     );
   }
   return { name: task, ...definition };
+}
+
+function customTask(
+  task: string | undefined,
+  classNames: readonly string[],
+  classCount: number,
+  source: string,
+): TaskDefinition {
+  if (task !== undefined) {
+    throw new LilnetError('INVALID_ARGUMENT', `--task ${task} and --classes both name the classes`, {
+      hint: 'pass only one of them',
+    });
+  }
+  const lower = classNames.map((name) => name.toLowerCase());
+  if (classNames.some((name) => name === '') || new Set(lower).size !== classNames.length) {
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `--classes "${classNames.join(',')}" has an empty or repeated name`,
+      {
+        hint: 'give one distinct name per logit column, in column order, for example --classes HCC,ICC,MET,FNH,HEM,CYST',
+      },
+    );
+  }
+  if (classNames.length !== classCount) {
+    throw new LilnetError(
+      'EVAL_COLUMNS_INVALID',
+      `${source} has ${classCount} score columns, but --classes names ${classNames.length} (${classNames.join(', ')})`,
+      { hint: 'give one name per logit_<k> column, in column order', file: source },
+    );
+  }
+  return { name: 'generic', classes: [...classNames], aliases: classNames.map(() => []) };
 }
 
 /**

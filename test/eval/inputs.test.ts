@@ -331,3 +331,14 @@ test('strata reject a column varying within a patient', async () => {
     /column slice differs between the images of one patient/,
   );
 });
+
+test('class names given for other tasks', () => {
+  const text = 'patient,logit_0,logit_1,logit_2,logit_3,label\nP1,1,2,3,4,cyst\nP2,4,3,2,1,0\n';
+  const classNames = ['HCC', 'ICC', 'FNH', 'CYST'];
+  const set = read(text, { classNames });
+  assert.deepEqual(set.task.classes, classNames);
+  assert.deepEqual(set.patients.map((patient) => patient.label), [3, 0]);
+  assert.throws(() => read(text, { classNames: ['HCC', 'ICC', 'FNH'] }), /4 score columns, but --classes names 3/);
+  assert.throws(() => read(text, { classNames: ['HCC', 'hcc', 'FNH', 'CYST'] }), /has an empty or repeated name/);
+  assert.throws(() => read(text, { classNames, task: 'malignant' }), /--task malignant and --classes both name/);
+});

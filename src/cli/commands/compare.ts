@@ -7,8 +7,16 @@ import { readPredictions } from '../../eval/predictions.ts';
 
 async function runCompare(pathA: string, pathB: string, options: EvaluationCliOptions): Promise<void> {
   const parsed = parseEvaluationOptions(options);
-  const a = readPredictions(pathA, { task: parsed.task, aggregation: parsed.aggregation });
-  const b = readPredictions(pathB, { task: parsed.task, aggregation: parsed.aggregation });
+  const a = readPredictions(pathA, {
+    task: parsed.task,
+    classNames: parsed.classNames,
+    aggregation: parsed.aggregation,
+  });
+  const b = readPredictions(pathB, {
+    task: parsed.task,
+    classNames: parsed.classNames,
+    aggregation: parsed.aggregation,
+  });
   const report = comparePredictions(a, b, parsed.evaluate);
   process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatComparison(report));
 }
@@ -23,6 +31,7 @@ export function registerCompareCommand(program: Command): void {
       '--task <task>',
       'class labels: bm (benign/malignant), benign (FNH/HEM/CYST), malignant (HCC/ICC/MET)',
     )
+    .option('--classes <names>', 'comma-separated class names in logit column order, for other tasks')
     .option(
       '--auc-score <score>',
       'AUC score per class: logits (raw, as the LiLNet paper) or probabilities (softmax)',

@@ -22,7 +22,11 @@ interface EvalCommandOptions extends EvaluationCliOptions {
 
 async function runEval(path: string, options: EvalCommandOptions): Promise<void> {
   const parsed = parseEvaluationOptions(options);
-  const set = readPredictions(path, { task: parsed.task, aggregation: parsed.aggregation });
+  const set = readPredictions(path, {
+    task: parsed.task,
+    classNames: parsed.classNames,
+    aggregation: parsed.aggregation,
+  });
   log.info({ file: path, patients: set.patients.length, format: set.format }, 'evaluating predictions');
   const report = evaluatePredictions(set, parsed.evaluate);
   const strata = options.strata ? evaluateStrata(set, options.strata, parsed.evaluate) : undefined;
@@ -56,6 +60,7 @@ export function registerEvalCommand(program: Command): void {
       '--task <task>',
       'class labels: bm (benign/malignant), benign (FNH/HEM/CYST), malignant (HCC/ICC/MET)',
     )
+    .option('--classes <names>', 'comma-separated class names in logit column order, for other tasks')
     .option(
       '--auc-score <score>',
       'AUC score per class: logits (raw, as the LiLNet paper) or probabilities (softmax)',
