@@ -133,6 +133,15 @@ function readerLines(readers: ReaderComparison): string[] {
       `${reader.reader.padEnd(width)}${String(reader.patients).padStart(9)}${percent(reader.accuracy).padStart(13)}${percent(reader.ai_accuracy).padStart(10)}   ${mcnemarText(reader.mcnemar)}`,
     );
   }
+  const withIntervals = readers.readers.filter((reader) => reader.ci95 !== undefined);
+  if (withIntervals.length > 0) {
+    lines.push("95% CI of the accuracies (bootstrap over each reader's patients):");
+    for (const reader of withIntervals) {
+      lines.push(
+        `  ${reader.reader}: reader ${interval(reader.ci95?.accuracy)}, AI ${interval(reader.ci95?.ai_accuracy)}`,
+      );
+    }
+  }
   return lines;
 }
 

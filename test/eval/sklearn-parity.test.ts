@@ -117,6 +117,17 @@ function checkCase(report: EvaluationReport, oracle: OracleResult, name: string)
   }
 }
 
+/** Fails on any NaN or infinity inside a report, which JSON.stringify would silently turn into null. */
+function assertAllFinite(value: unknown, path: string): void {
+  if (typeof value === 'number') {
+    assert.ok(Number.isFinite(value), `${path} is ${value}`);
+  } else if (Array.isArray(value)) {
+    value.forEach((item, index) => assertAllFinite(item, `${path}[${index}]`));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) assertAllFinite(item, `${path}.${key}`);
+  }
+}
+
 test('metrics equal scikit-learn on all nine files', () => {
   const paths = new Map(FILES.map((file) => [file, sharedPath('fixtures', 'paper-source-data', file)]));
   const oracle = runPythonOracle<OracleResult[]>('sklearn_oracle.py', {
@@ -131,5 +142,6 @@ test('metrics equal scikit-learn on all nine files', () => {
     const set = readPredictions(paths.get(item.file) as string);
     const report = evaluatePredictions(set, { aucScore: item.aucScore, labelSource: item.labelSource });
     checkCase(report, oracle[index], `${item.file} (${item.aucScore}, ${item.labelSource})`);
+    assertAllFinite(report, `${item.file} (${item.aucScore}, ${item.labelSource})`);
   });
 });
