@@ -4,44 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportOnnx } from '../../src/backends/onnx/export.ts';
+import { BOX_HEIGHT, BOX_WIDTH, INPUT_SIZE, pixelAnchorModel } from './pixel-anchor-model.ts';
 import { detectOnSlices, openDetector } from '../../src/detect/detector-session.ts';
-
-const INPUT_SIZE = 64;
-const BOX_WIDTH = 12;
-const BOX_HEIGHT = 8;
-
-/**
- * Builds an ONNX model in the YOLOv8 output layout whose anchors are the input pixels: each anchor's box is
- * centred on its pixel, 12 x 8 input pixels, and its score is the pixel's grey value. Bright pixels planted in
- * the input therefore come back as boxes around them.
- */
-function pixelAnchorModel(): Uint8Array {
-  const anchors = INPUT_SIZE * INPUT_SIZE;
-  const boxRows = new Float32Array(4 * anchors);
-  for (let y = 0; y < INPUT_SIZE; y++) {
-    for (let x = 0; x < INPUT_SIZE; x++) {
-      const anchor = y * INPUT_SIZE + x;
-      boxRows[anchor] = x + 0.5;
-      boxRows[anchors + anchor] = y + 0.5;
-      boxRows[2 * anchors + anchor] = BOX_WIDTH;
-      boxRows[3 * anchors + anchor] = BOX_HEIGHT;
-    }
-  }
-  return exportOnnx({
-    graphName: 'pixel_anchor_detector',
-    inputs: [{ name: 'images', shape: [1, 3, INPUT_SIZE, INPUT_SIZE] }],
-    forward: (ops, [images]) => {
-      const scores = ops.reshape(ops.slice(images, 1, 0, 1), [ops.shape(images)[0], 1, anchors]);
-      // Adding 0 x score keeps the box rows tied to the batch dimension of the input.
-      const boxes = ops.add(ops.constant(boxRows, [1, 4, anchors], 'box_rows'), ops.mulScalar(ops.concat([scores, scores, scores, scores], 1), 0));
-      return { output0: ops.concat([boxes, scores], 1) };
-    },
-    outputs: ['output0'],
-    parameters: () => {
-      throw new Error('the model has no parameters');
-    },
-  }).bytes;
-}
 
 test('planted boxes decode from an ONNX model', async (t) => {
   const folder = mkdtempSync(join(tmpdir(), 'lilnet-onnx-decode-'));
