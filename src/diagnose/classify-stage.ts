@@ -1,6 +1,7 @@
 /**
- * The classification stage: every box of every lesion becomes one crop; the benign/malignant model and both
- * subtype models score every crop, and each lesion (and the patient) is scored by the mean of its crops' logits.
+ * The classification stage. Every box of every lesion becomes one crop, and the benign/malignant model and
+ * both subtype models score every crop. Each lesion, and the patient, is then scored by the mean of its crops'
+ * logits.
  *
  * Both subtype models run on every crop, not only the one of the predicted branch, so that the six-class
  * distribution is complete; the call still comes from the predicted branch (see probabilities.ts).
@@ -99,7 +100,7 @@ export async function classifyCrops(
   return { crops, results };
 }
 
-/** The logits rows of the given crops, from a `[N, K]` array. */
+/** Returns the logit rows of the given crops from an `[N, K]` array. */
 export function logitRows(result: ClassifierResult, classCount: number, cropIndices: readonly number[]): number[][] {
   return cropIndices.map((i) => Array.from(result.logits.subarray(i * classCount, (i + 1) * classCount)));
 }

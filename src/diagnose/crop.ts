@@ -20,7 +20,7 @@ export const CLASSIFIER_INPUT_SIZE_PX = 224;
 /** Window applied to HU slices before cropping: centre 50 HU, width 350 HU, as the training crops use. */
 export const CROP_WINDOW: DisplayWindow = DEFAULT_CROP_WINDOW;
 
-/** The square crop region of a box in a `width x height` slice, in whole pixels, inside the slice. */
+/** Computes the square crop region of a box in a `width x height` slice, in whole pixels, inside the slice. */
 export function cropRegion(
   box: Box,
   width: number,
@@ -38,8 +38,8 @@ export function cropRegion(
 }
 
 /**
- * Copies the region out of a grey slice (row-major, `width x height`). Pixels outside the slice, which
- * {@link cropRegion} never asks for, read as 0. The region must have whole-pixel corners.
+ * Copies the region out of a grey slice (row-major, `width x height`). Pixels outside the slice read as 0,
+ * though {@link cropRegion} never returns such a region. The region must have whole-pixel corners.
  */
 export function extractRegion(slice: ArrayLike<number>, width: number, height: number, region: Box): Float32Array {
   const regionWidth = region.x2 - region.x1;

@@ -1,10 +1,10 @@
 /**
  * The main job of lilnet: a CT case in, a diagnosis report out.
  *
- * Stages: read the case; choose one series per phase; detect lesions per slice and group them across slices;
- * match lesions across phases; crop every box; score the crops with the benign/malignant model and both subtype
- * models; compose per-lesion and per-patient probabilities from mean logits; draw overlays; write report.json,
- * report.html and overlays/ into the output folder.
+ * Stages, in order: read the case and choose one series per phase. Detect lesions per slice, group them across
+ * slices and match them across phases. Crop every box and score the crops with the benign/malignant model and
+ * both subtype models. Compose per-lesion and per-patient probabilities from mean logits, draw overlays, and
+ * write report.json, report.html and overlays/ into the output folder.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';

@@ -25,7 +25,7 @@ import { modelVersion } from './models-folder.ts';
 
 const log = moduleLogger('diagnose.convert');
 
-/** The folder converted models are cached in. */
+/** Returns the folder that converted models are cached in. */
 export function modelCacheDir(): string {
   if (process.env.LILNET_CACHE_DIR) return join(process.env.LILNET_CACHE_DIR, 'models');
   const base = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
@@ -39,9 +39,9 @@ export interface ClassifierArchitecture {
 }
 
 /**
- * Reads the architecture from the state dict's names and shapes: `fc_ens` marks LiLNet; the class count comes
- * from `fc_SD` (LiLNet) or `fc` (ResNet); the trunk width from `conv1`; the blocks per stage from the largest
- * block index of each `layer<N>`.
+ * Reads the architecture from the state dict's names and shapes. `fc_ens` marks LiLNet, and the class count
+ * comes from `fc_SD` (LiLNet) or `fc` (ResNet). The trunk width is the row count of `conv1`, and the blocks per
+ * stage are the largest block index of each `layer<N>` plus one.
  */
 export function inferArchitecture(stateDict: ReadonlyMap<string, StateDictTensor>, source: string): ClassifierArchitecture {
   const shapeOf = (name: string): number[] => {

@@ -75,7 +75,7 @@ function stem(path: string): string {
   return name;
 }
 
-/** The slot a file name belongs to, or null. */
+/** Returns the slot a file name belongs to, or null. */
 export function roleOfFileName(path: string): ModelRole | null {
   const name = stem(path);
   if (/^(detector|best$|yolo)/.test(name)) return 'detector';

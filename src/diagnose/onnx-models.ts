@@ -32,7 +32,7 @@ export async function openSession(path: string): Promise<InferenceSession> {
   }
 }
 
-/** The fixed batch size of the first input, or null when the batch dimension is dynamic. */
+/** Returns the fixed batch size of the first input, or null when the batch dimension is dynamic. */
 function fixedBatchSize(session: InferenceSession): number | null {
   const metadata = session.inputMetadata[0];
   if (!metadata || !metadata.isTensor) return null;
@@ -40,7 +40,7 @@ function fixedBatchSize(session: InferenceSession): number | null {
   return typeof first === 'number' && first > 0 ? first : null;
 }
 
-/** The square input side of a model whose input shape fixes it, or null when H and W are dynamic. */
+/** Returns the square input side that the model's input shape fixes, or null when H and W are dynamic. */
 function staticInputSide(session: InferenceSession): number | null {
   const metadata = session.inputMetadata[0];
   if (!metadata || !metadata.isTensor) return null;

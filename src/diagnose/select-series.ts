@@ -1,7 +1,8 @@
 /**
  * Choice of the series a diagnosis reads. The LiLNet classifiers were trained on arterial (AP) and portal-venous
  * (PVP) crops, so those are the default phases. Series that are not CT in Hounsfield units or display-ready grey
- * images are left out with a warning; so is every series of a phase but one when a case holds several.
+ * images are left out with a warning. When a case contains several series of one phase, all but one are left
+ * out with a warning too.
  */
 import { LilnetError } from '../errors.ts';
 import { PHASES, type CtCase, type Phase, type Series } from '../imaging/volume.ts';
@@ -47,7 +48,7 @@ export interface SeriesSelection {
   warnings: ReportWarning[];
 }
 
-/** Why a series cannot be diagnosed, or null when it can. */
+/** Returns why a series cannot be diagnosed, or null when it can. */
 export function unusableReason(series: Series): string | null {
   if (series.modality && series.modality.toUpperCase() !== 'CT') return `its modality is ${series.modality}, not CT`;
   if (series.unit === 'rescaled') return 'its values are not Hounsfield units';
@@ -57,8 +58,8 @@ export function unusableReason(series: Series): string | null {
 }
 
 /**
- * Picks one series per phase. `requested` null means the default: AP and PVP when the case has either; otherwise
- * every usable phase (a case of one series of unknown phase, for instance), with a warning.
+ * Picks one series per phase. A null `requested` means the default, AP and PVP. When the case has neither,
+ * every usable phase is taken with a warning (a case of one series of unknown phase, for instance).
  */
 export function selectSeries(ctCase: CtCase, requested: readonly Phase[] | null): SeriesSelection {
   const warnings: ReportWarning[] = [];
