@@ -85,7 +85,7 @@ export function renderDiagnosisPanel(
         'tbody',
         {},
         ...report.models.map((model) =>
-          h('tr', {}, h('td', {}, model.role), h('td', {}, model.architecture), h('td', {}, model.version, model.demo ? ` (${t('diagnosis.model.demo')})` : '')),
+          h('tr', {}, h('td', {}, t(`role.${model.role}` as MessageKey)), h('td', {}, model.architecture), h('td', {}, model.version, model.demo ? ` (${t('diagnosis.model.demo')})` : '')),
         ),
       ),
     ),

@@ -14,11 +14,14 @@ interface CasePageState {
   viewer: SliceViewer;
   viewerSeriesKey: string;
   report: DiagnosisReport | null;
-  uploadMessage: string;
+  /** The last upload or job message, rendered in the current language. */
+  uploadMessage: () => string;
   pollTimer: number | null;
 }
 
 let user: User | null = null;
+/** The phase chosen in the last upload form, offered again for the next upload. */
+let lastPhase = 'PVP';
 let page: CasePageState | null = null;
 const root = document.getElementById('app')!;
 
@@ -80,11 +83,14 @@ async function signOut(): Promise<void> {
   renderLogin();
 }
 
+const STAGES = ['starting', 'ingest', 'read-case', 'load-models', 'detect', 'match', 'classify', 'report', 'done'];
+
 function jobText(job: Pick<Job, 'kind' | 'status' | 'stage' | 'progress'>): string {
+  const stage = job.stage && STAGES.includes(job.stage) ? t(`stage.${job.stage}` as MessageKey) : (job.stage ?? '');
   return t('job.progress', {
     kind: t(`job.kind.${job.kind}` as MessageKey),
     status: t(`job.status.${job.status}` as MessageKey),
-    stage: job.stage ?? '',
+    stage,
     percent: percent(job.progress),
   });
 }
@@ -165,7 +171,7 @@ async function loadCase(caseId: string): Promise<void> {
   const report = detail.hasResult ? await fetchReport(caseId).catch(() => null) : null;
   if (!page || page.detail.id !== caseId || page.viewerSeriesKey !== seriesKey) {
     const viewer = new SliceViewer(caseId, detail.series);
-    page = { detail, viewer, viewerSeriesKey: seriesKey, report, uploadMessage: page?.detail.id === caseId ? page.uploadMessage : '', pollTimer: null };
+    page = { detail, viewer, viewerSeriesKey: seriesKey, report, uploadMessage: page?.detail.id === caseId ? page.uploadMessage : () => '', pollTimer: null };
   } else {
     page.detail = detail;
     page.report = report;
@@ -182,17 +188,22 @@ function schedulePoll(caseId: string): void {
   page.pollTimer = window.setTimeout(() => {
     if (page?.detail.id !== caseId) return;
     loadCase(caseId).catch((error: unknown) => {
-      if (page) page.uploadMessage = t('error.generic', { message: errorText(error) });
+      if (page) page.uploadMessage = () => t('error.generic', { message: errorText(error) });
     });
   }, POLL_INTERVAL_MS);
 }
 
 function uploadForm(caseId: string): HTMLElement {
-  const phase = h('select', { 'data-testid': 'upload-phase' }, ...PHASE_CHOICES.map((p) => h('option', { value: p }, t(`phase.${p}` as MessageKey))));
+  const phase = h(
+    'select',
+    { 'data-testid': 'upload-phase' },
+    ...PHASE_CHOICES.map((p) => h('option', { value: p, selected: p === lastPhase }, t(`phase.${p}` as MessageKey))),
+  );
+  phase.addEventListener('change', () => (lastPhase = phase.value));
   const files = h('input', { type: 'file', multiple: true, 'data-testid': 'upload-files' });
   const folder = h('input', { type: 'file', multiple: true, webkitdirectory: true, 'data-testid': 'upload-folder' });
   const progress = h('progress', { max: 1, value: 0, 'data-testid': 'upload-progress' });
-  const status = h('p', { 'data-testid': 'upload-status', role: 'status' }, page?.uploadMessage ?? '');
+  const status = h('p', { 'data-testid': 'upload-status', role: 'status' }, page?.uploadMessage() ?? '');
   const form = h(
     'form',
     { class: 'upload' },
@@ -206,7 +217,7 @@ function uploadForm(caseId: string): HTMLElement {
   );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const chosen = [...(files.files ?? []), ...(folder.files ?? [])];
+    const chosen = [...Array.from(files.files ?? []), ...Array.from(folder.files ?? [])];
     if (chosen.length === 0) {
       status.textContent = t('upload.noFiles');
       return;
@@ -216,12 +227,14 @@ function uploadForm(caseId: string): HTMLElement {
       status.textContent = t('upload.progress', { percent: percent(fraction) });
     }).then(
       (result) => {
-        if (page) page.uploadMessage = t('upload.done', { count: result.fileCount, phase: t(`phase.${phase.value}` as MessageKey) });
+        const chosenPhase = phase.value;
+        if (page) page.uploadMessage = () => t('upload.done', { count: result.fileCount, phase: t(`phase.${chosenPhase}` as MessageKey) });
         void loadCase(caseId);
       },
       (error: unknown) => {
-        status.textContent = t('upload.failed', { message: errorText(error) });
-        if (page) page.uploadMessage = status.textContent;
+        const message = errorText(error);
+        status.textContent = t('upload.failed', { message });
+        if (page) page.uploadMessage = () => t('upload.failed', { message });
       },
     );
   });
@@ -233,7 +246,8 @@ function jobSection(detail: CaseDetail): HTMLElement {
     request<Job>('POST', `/api/cases/${detail.id}/jobs`, { kind }).then(
       () => void loadCase(detail.id),
       (error: unknown) => {
-        if (page) page.uploadMessage = t('error.generic', { message: errorText(error) });
+        const message = errorText(error);
+        if (page) page.uploadMessage = () => t('error.generic', { message });
         renderCasePage();
       },
     );
