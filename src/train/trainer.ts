@@ -22,6 +22,8 @@ import type { ResNetTrunkConfig } from '../nn/resnet.ts';
 import { computeMetrics, prepareMetricData } from '../eval/metrics.ts';
 import type { CropPhase, PatientEntry } from '../data/authors-dataset.ts';
 import { balanceClasses } from '../data/balance.ts';
+import { isCaseLayout, writeCropsFromCases } from '../data/case-layout.ts';
+import { DEFAULT_CROP_WINDOW, SYNTH_DEFAULTS } from '../data/synth/options.ts';
 import { TASKS, type TaskName } from '../data/lesions.ts';
 import { batchStream, ImageCache, type LabelledImage } from '../data/pipeline.ts';
 import { ClassifierRunner } from './model-runner.ts';
@@ -126,6 +128,19 @@ async function scorePatients(runner: ClassifierRunner, patients: readonly Patien
   return scores;
 }
 
+/**
+ * The crop-layout root to train from: the data root itself, or, for case folders with lesion boxes, crops cut
+ * once into `<run>/crops-from-cases` (kept, so a resumed run reads the same crops).
+ */
+async function cropRootFor(dataRoot: string, runDir: string): Promise<string> {
+  if (!(await isCaseLayout(dataRoot))) return dataRoot;
+  const cropsRoot = join(runDir, 'crops-from-cases');
+  if (!existsSync(join(cropsRoot, 'BM_train.csv'))) {
+    await writeCropsFromCases(dataRoot, cropsRoot, { window: DEFAULT_CROP_WINDOW, cropMarginFraction: SYNTH_DEFAULTS.cropMarginFraction });
+  }
+  return cropsRoot;
+}
+
 export interface RunOptions {
   runDir: string;
   /** Continue the run in `runDir` from its `last.ckpt` instead of starting a new one. */
@@ -183,10 +198,11 @@ export async function runTraining(configIn: TrainConfig, options: RunOptions): P
   }
 
   try {
-    const data = await loadRunData({ root: config.dataRoot, task: config.task, phases: config.phases, trainCsv: config.trainCsv, validationCsv: config.validationCsv, validationFraction: config.validationFraction, seed: config.seed });
+    await mkdir(runDir, { recursive: true });
+    const cropsRoot = await cropRootFor(config.dataRoot, runDir);
+    const data = await loadRunData({ root: cropsRoot, task: config.task, phases: config.phases, trainCsv: config.trainCsv, validationCsv: config.validationCsv, validationFraction: config.validationFraction, seed: config.seed });
     // Balancing happens once per run, before training, as in the recipe.
     const trainSamples = balanceClasses(data.train.flatMap((patient) => patient.samples), (sample) => sample.label);
-    await mkdir(runDir, { recursive: true });
     await writeAtomically(
       join(runDir, 'config.json'),
       `${JSON.stringify({ ...config, trainPatients: data.train.length, validationPatients: data.validation.length, validationSource: data.validationSource, trainSamplesBalanced: trainSamples.length }, null, 2)}\n`,

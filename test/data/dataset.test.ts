@@ -134,3 +134,14 @@ test('batch stream order is seeded per epoch', async () => {
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('case lesion file validation', async () => {
+  const { parseCaseTruth } = await import('../../src/data/case-layout.ts');
+  const good = parseCaseTruth('c1', '/x', 'lesions.json', JSON.stringify({ lesions: [{ type: 'HEM', boxes: { ap: [{ slice: 2, x0: 1, y0: 1, x1: 5, y1: 6 }] } }] }));
+  assert.equal(good.lesionType, 'hem');
+  assert.deepEqual(good.lesions[0].boxes.AP, [{ slice: 2, x0: 1, y0: 1, x1: 5, y1: 6 }]);
+  assert.throws(() => parseCaseTruth('c1', '/x', 'lesions.json', '{"lesions": []}'), /has no "lesions" array/);
+  assert.throws(() => parseCaseTruth('c1', '/x', 'lesions.json', '{"lesions": [{"type": "adenoma"}]}'), /type "adenoma"/);
+  assert.throws(() => parseCaseTruth('c1', '/x', 'lesions.json', '{"lesions": [{"type": "hcc", "boxes": {"AP": [{"slice": 0, "x0": 5, "y0": 0, "x1": 5, "y1": 3}]}}]}'), /invalid AP box/);
+  assert.throws(() => parseCaseTruth('c1', '/x', 'lesions.json', '{'), /not valid JSON/);
+});

@@ -120,3 +120,18 @@ test('real 8-bit slices flow through training', async () => {
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('case folders with lesion boxes train', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'lilnet-cases-'));
+  try {
+    await generateSynthDataset({ outDir: join(root, 'data'), patients: 6, seed: 4, types: ['fnh', 'hem', 'cyst'], size: 64, slices: 6, outputs: ['dicom'] });
+    const summary = await runTraining(tinyConfig(join(root, 'data', 'cases'), { epochs: 1, milestones: [], validationFraction: 0.34 }), { runDir: join(root, 'run'), resume: false });
+    assert.equal(summary.trainPatients + summary.validationPatients, 6);
+    const crops = await readdir(join(root, 'run', 'crops-from-cases', 'SYN0001', 'AP'));
+    assert.ok(crops.length > 0);
+    const csv = await readFile(join(root, 'run', 'crops-from-cases', 'fnh_hem_cyst_train.csv'), 'utf8');
+    assert.equal(csv.trim().split('\n').length, 7);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
