@@ -5,12 +5,18 @@
  * checkpoints store it.
  */
 import { open } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { basename, extname } from 'node:path';
 import { inferArchitecture, type ClassifierArchitecture } from '../diagnose/model-conversion.ts';
 import { LilnetError } from '../errors.ts';
 import { resolveTask, type TaskName } from '../eval/tasks.ts';
+import { moduleLogger } from '../log.ts';
+import { compareStateDict, describeStateDictComparison } from './checkpoint/compare-state-dict.ts';
 import { isTrainingCheckpointBytes, readTrainingCheckpoint } from './checkpoint/lilnet-checkpoint.ts';
 import { readPytorchCheckpoint, type StateDictTensor } from './checkpoint/pytorch-reader.ts';
+import { lilnetConfig, lilnetSpecs } from './lilnet.ts';
+import { resnetClassifierConfig, resnetClassifierSpecs } from './resnet50.ts';
+
+const log = moduleLogger('nn.classifier-model');
 
 export type { ClassifierArchitecture } from '../diagnose/model-conversion.ts';
 
@@ -69,6 +75,7 @@ export async function openClassifierModel(path: string): Promise<ClassifierModel
   // Anything else goes to the PyTorch reader, whose errors name legacy, gzip and other formats.
   const checkpoint = await readPytorchCheckpoint(path);
   const architecture = inferArchitecture(checkpoint.stateDict, path);
+  checkStateDictFits(checkpoint.stateDict, architecture, path);
   return {
     format: 'pytorch-checkpoint',
     path,
@@ -76,6 +83,36 @@ export async function openClassifierModel(path: string): Promise<ClassifierModel
     architecture,
     meta: checkpoint.meta,
   };
+}
+
+/**
+ * Compares the state dict with the specs of the architecture inferred from it. Missing or mis-shaped keys are a
+ * `CHECKPOINT_MISMATCH`; unexpected keys are logged and ignored, as the authors load their files non-strictly.
+ */
+function checkStateDictFits(
+  stateDict: ReadonlyMap<string, StateDictTensor>,
+  architecture: ClassifierArchitecture,
+  path: string,
+): void {
+  const { kind, numClasses, trunk } = architecture;
+  const specs =
+    kind === 'lilnet'
+      ? lilnetSpecs(lilnetConfig(numClasses, trunk))
+      : resnetClassifierSpecs(resnetClassifierConfig(numClasses, trunk));
+  const comparison = compareStateDict(stateDict, specs);
+  if (comparison.missing.length > 0 || comparison.misshaped.length > 0) {
+    throw new LilnetError(
+      'CHECKPOINT_MISMATCH',
+      `${path} does not fit a ${kind} with ${numClasses} classes:\n${describeStateDictComparison(comparison)}`,
+      { file: path, hint: 'use a complete LiLNet or torchvision ResNet classifier checkpoint' },
+    );
+  }
+  if (comparison.unexpected.length > 0) {
+    log.warn(
+      { file: basename(path), unexpected: comparison.unexpected.slice(0, 20) },
+      'checkpoint keys the model does not use',
+    );
+  }
 }
 
 /** Class labels of a task, checked against the number of classes the model outputs. */
