@@ -14,7 +14,7 @@ import type { GreySlice } from './slice-image.ts';
 
 /**
  * Window for Hounsfield-unit series: W350/L50, the window `lilnet synth` renders its detection slices with, so a
- * phantom-trained detector sees CT as it was trained.
+ * phantom-trained detector gets CT in the grey levels it was trained on.
  */
 export const DEFAULT_DETECTION_WINDOW: DisplayWindow = { centre: 50, width: 350 };
 

@@ -1,7 +1,7 @@
 /**
  * lilnet detector checkpoints: one binary file, written atomically (temporary file, then rename).
  * Layout: the ASCII magic `LILNETDET1\n`, a little-endian uint32 header length, a UTF-8 JSON header, then the
- * float32 data of every tensor the header lists, in order. The header holds the detector config, the tensor
+ * float32 data of every tensor the header lists, in order. The header contains the detector config, the tensor
  * table and, for training checkpoints, the state needed to resume.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';

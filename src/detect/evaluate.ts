@@ -7,7 +7,7 @@
 import { boxIou, type Box } from './box.ts';
 
 export interface TruthBox extends Box {
-  /** Lesion type, e.g. `HCC`; absent when the dataset does not say. */
+  /** Lesion type, e.g. `HCC`; absent when the dataset gives none. */
   lesionType?: string;
 }
 

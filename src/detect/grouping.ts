@@ -13,7 +13,7 @@ export interface SliceDetections {
   phase: string;
   /** Slice index within its series (z = 0 first along the slice normal). */
   sliceIndex: number;
-  /** Position of the slice along the slice normal in mm; when absent, the slice index stands in. */
+  /** Position of the slice along the slice normal in mm; when absent, the slice index is used. */
   positionMm?: number;
   /** Pixel spacing [between columns, between rows] in mm; absent when the images carry none. */
   pixelSpacingMm?: [number, number];
@@ -32,7 +32,7 @@ export interface LesionBox extends Box {
   score: number;
 }
 
-/** Where one lesion was seen in one phase. */
+/** Extent of one lesion in one phase. */
 export interface LesionPhaseExtent {
   phase: string;
   firstSlice: number;
@@ -176,7 +176,7 @@ export function groupLesions(slices: readonly SliceDetections[], options: Groupi
   return lesions;
 }
 
-/** Median distance between consecutive slice positions of a phase, 1 when it cannot be told. */
+/** Median distance between consecutive slice positions of a phase, 1 when there are fewer than two positions. */
 function estimateSliceSpacing(slices: readonly SliceDetections[], phase: string): number {
   const positions = slices
     .filter((slice) => slice.phase === phase)

@@ -146,7 +146,7 @@ export function detectorAnchors(inputSize: number): { x: Float32Array; y: Float3
   return { x, y, stride, levelSizes };
 }
 
-/** What one forward pass yields; training reads the raw parts, inference the `output`. */
+/** Outputs of one forward pass: training reads the raw parts, inference reads `output`. */
 export interface DetectorForward<T> {
   /** `[N, 4, regMax, anchors]` logits of the side-distance distributions (left, top, right, bottom). */
   distanceLogits: T;
