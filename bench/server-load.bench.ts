@@ -5,12 +5,15 @@
  *
  * Usage: node --import tsx bench/server-load.bench.ts [maxRequests=4000] [maxSeconds=15] [concurrency=8] [kind=ingest]
  * Every request goes to 127.0.0.1; each phase stops at maxRequests or maxSeconds, whichever comes first.
+ * With kind `diagnose` the jobs run the full diagnosis with seeded untrained models (the timing of every stage
+ * is real, the calls are not).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { writeUntrainedModels } from '../test/diagnose/helpers/untrained-models.ts';
 import { sharedPath } from '../test/helpers/shared.ts';
 
 const [maxRequests, maxSeconds, concurrency] = [4000, 15, 8].map((fallback, i) => Number(process.argv[2 + i] ?? fallback));
@@ -100,7 +103,13 @@ function printFigures(label: string, figures: PhaseFigures): void {
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), 'lilnet-server-bench-'));
-const server = spawn(process.execPath, ['bin/lilnet.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--json', '--data', dataDir, '--init-admin', 'bench'], {
+const modelOptions: string[] = [];
+if (jobKind === 'diagnose') {
+  writeUntrainedModels(dataDir);
+  modelOptions.push('--models', dataDir);
+}
+const serveArguments = ['bin/lilnet.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--json', '--data', dataDir, '--init-admin', 'bench'];
+const server = spawn(process.execPath, [...serveArguments, ...modelOptions], {
   env: { ...process.env, LILNET_ADMIN_PASSWORD: PASSWORD, LILNET_LOG_LEVEL: 'warn' },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
@@ -140,9 +149,11 @@ try {
   });
   while ((await call(baseUrl, 'GET', `/api/jobs/${job.id}`)).status === 'queued') await new Promise((r) => setTimeout(r, 20));
   const during = await load(urls, () => jobDone);
+  const endedWithJob = jobDone;
   printFigures(`${jobKind} job running`, during);
   const busyJob = await jobWatch;
-  console.log(`the job ${busyJob.status} (${busyJob.kind}); the measurement ${jobDone ? 'covered part of the job and stopped when it ended' : 'ended while the job still ran'}`);
+  const ending = endedWithJob ? 'stopped when the job ended' : 'reached its limit while the job still ran';
+  console.log(`the job ${busyJob.status} (${busyJob.kind}); the measurement ${ending}`);
 
   const idle = await load(urls, () => false);
   printFigures('server idle', idle);
