@@ -10,8 +10,10 @@ import { diagnoseCase } from '../../src/diagnose/diagnose-case.ts';
 import { buildLesionReports, patientClassification } from '../../src/diagnose/lesion-reports.ts';
 import { loadModels } from '../../src/diagnose/load-models.ts';
 import { matchAcrossPhases, type PhaseTrack } from '../../src/diagnose/match-phases.ts';
-import { LESION_CLASSES, type DiagnosisReport } from '../../src/diagnose/report-types.ts';
+import { DEMO_MODELS_WARNING, renderReportHtml } from '../../src/diagnose/report-html.ts';
+import { LESION_CLASSES, REPORT_SCHEMA_VERSION, type DiagnosisReport } from '../../src/diagnose/report-types.ts';
 import { readCase } from '../../src/imaging/read-case.ts';
+import { chromium } from 'playwright-core';
 import { writeUntrainedModels } from './helpers/untrained-models.ts';
 
 let root: string;
@@ -144,4 +146,45 @@ test('truth boxes flow through classification and report', async () => {
   }
   const patient = patientClassification(perLesionLogits)!;
   assert.equal(patient.benignMalignant.cropCount, boxCount);
+
+  // The HTML report of these lesions, as a demo-model report, must embed its overlays and state the warning.
+  const report: DiagnosisReport = {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    createdAt: new Date().toISOString(),
+    lilnetVersion: 'test',
+    case: { id: ctCase.id, series: [], phasesUsed: ['AP', 'PVP'], phasesMissing: [], failedFiles: [] },
+    demoModels: true,
+    models: models.infos,
+    detection: { confidenceThreshold: 0.25, nmsIouThreshold: 0.5, inputSizePx: 256, window: CROP_WINDOW },
+    crop: { marginFraction: CROP_MARGIN_FRACTION, minSidePx: CROP_MIN_SIDE_PX, inputSizePx: CLASSIFIER_INPUT_SIZE_PX, window: CROP_WINDOW },
+    noFocalLesionDetected: false,
+    lesions,
+    patient,
+    warnings: [],
+    timingsMs: {},
+  };
+  const html = await renderReportHtml(report, outDir);
+  assert.ok(html.includes(DEMO_MODELS_WARNING));
+  const overlayCount = lesions.reduce((sum, l) => sum + l.phases.length * 2, 0);
+  assert.equal(html.match(/src="data:image\/png;base64,/g)?.length, overlayCount);
+  assert.match(html, /<section class="lesion"><h3>Lesion L1<\/h3>/);
+  assert.match(html, new RegExp(`Call: ${patient.call}`));
+  assert.doesNotMatch(html, /src="(?!data:)/, 'the report must not load external files');
+  writeFileSync(join(outDir, 'report.html'), html);
+});
+
+test('HTML report prints to PDF', async () => {
+  const html = join(root, 'out-truth', 'report.html');
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`file://${html}`);
+    const images = await page.$$eval('img', (nodes) => nodes.map((node) => (node as HTMLImageElement).naturalWidth));
+    assert.ok(images.length > 0 && images.every((width) => width > 0), 'every overlay image must decode');
+    const pdf = await page.pdf({ format: 'A4' });
+    assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
+    assert.ok(pdf.byteLength > 10_000, `PDF of ${pdf.byteLength} bytes is too small to hold the overlays`);
+  } finally {
+    await browser.close();
+  }
 });
