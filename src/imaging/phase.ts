@@ -104,6 +104,11 @@ export interface PhaseEvidence {
   acquisitionTimeS?: number;
   /** True for DICOM series, whose contrast attributes are meaningful when absent. */
   isDicom: boolean;
+  /**
+   * True for label masks (DICOM SEG). They keep a phase from rules 1 to 4, but rule 5 neither assigns them one
+   * nor counts their phase as taken, because a mask has no contrast attributes of its own.
+   */
+  isLabel?: boolean;
 }
 
 /** Decides the phase of one series from the mapping, folder names, description and file names (rules 1 to 4). */
@@ -137,10 +142,14 @@ export function identifyPhasesByContrastAndTime(
   decided: PhaseDecision[],
 ): PhaseDecision[] {
   const result = [...decided];
-  const taken = new Set(decided.map((decision) => decision.phase).filter((phase) => phase !== 'unknown'));
+  const taken = new Set(
+    decided
+      .filter((decision, index) => !evidence[index].isLabel && decision.phase !== 'unknown')
+      .map((decision) => decision.phase),
+  );
   const open = evidence
     .map((entry, index) => ({ entry, index }))
-    .filter(({ entry, index }) => entry.isDicom && result[index].phase === 'unknown');
+    .filter(({ entry, index }) => entry.isDicom && !entry.isLabel && result[index].phase === 'unknown');
   if (open.length === 0) return result;
 
   // Contrast attributes tell phases apart only when the case mixes series with and without an agent, or has

@@ -142,7 +142,11 @@ function assignPhases(
     entry.series.phaseSource = decisions[index].source;
   });
 
-  const known: Phase[] = entries.map((entry) => entry.series.phase).filter((phase) => phase !== 'unknown');
+  // Label masks (DICOM SEG) may carry a phase from their folder, but they are not a phase's image series.
+  const known: Phase[] = entries
+    .filter((entry) => entry.series.unit !== 'label')
+    .map((entry) => entry.series.phase)
+    .filter((phase) => phase !== 'unknown');
   if (known.length === 0) {
     warnings.push(
       'no series has an identified phase: name phase folders NC (or CT), AP, PVP, DP, or pass a phase mapping',
@@ -181,6 +185,7 @@ async function readDicomGroup(
       contrastBolusAgent: assembled.contrastBolusAgent,
       acquisitionTimeS: assembled.acquisitionTimeS,
       isDicom: true,
+      isLabel: assembled.series.unit === 'label',
     },
   }));
 }

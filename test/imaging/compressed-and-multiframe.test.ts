@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dcmjsCodecs from 'dcmjs-codecs';
@@ -210,3 +210,31 @@ print(int(liver.sum()), int((liver * (1 - second)).sum()))
     assert.equal(counts.get(1), liverOutsideSecond);
   },
 );
+
+test('SEG beside phase series keeps phase rules', async () => {
+  const folder = join(root, 'with-seg');
+  const base = { patientId: 'SYNTH-006', patientName: 'SYNTHETIC^SIX', columns: 4, rows: 4, slices: 2 };
+  const hu = new Float32Array(32).fill(40);
+  await writeCtSeriesDicom(join(folder, 's1'), { ...base, hounsfieldUnits: hu, acquisitionTime: '100000' });
+  await writeCtSeriesDicom(join(folder, 's2'), {
+    ...base,
+    hounsfieldUnits: hu,
+    contrastBolusAgent: 'IOHEXOL',
+    acquisitionTime: '100200',
+  });
+  await writeCtSeriesDicom(join(folder, 's3'), {
+    ...base,
+    hounsfieldUnits: hu,
+    contrastBolusAgent: 'IOHEXOL',
+    acquisitionTime: '100100',
+  });
+  const segFolder = join(folder, 'PVP');
+  await mkdir(segFolder, { recursive: true });
+  await copyFile(sharedPath('fixtures', 'dicom', 'liver_1frame.dcm'), join(segFolder, 'mask.dcm'));
+
+  const ctCase = await readCase(folder);
+  const byUnit = ctCase.series.map((series) => `${series.unit}:${series.phase}`).sort();
+  assert.deepEqual(byUnit, ['HU:AP', 'HU:NC', 'HU:PVP', 'label:PVP']);
+  assert.ok(ctCase.warnings.includes('missing phases: DP'));
+  assert.ok(!ctCase.warnings.some((warning) => /2 series are identified as PVP/.test(warning)));
+});
