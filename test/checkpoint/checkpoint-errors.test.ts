@@ -23,7 +23,8 @@ async function expectError(path: string, code: string, pattern: RegExp): Promise
   assert.equal(error.code, code);
   assert.match(error.message, pattern);
   assert.equal(error.file, path);
-  assert.ok(error.hint && error.hint.length > 0, 'error has a hint');
+  assert.equal(typeof error.hint, 'string', 'error has a hint');
+  assert.notEqual(error.hint, '', 'hint is not empty');
   return error;
 }
 

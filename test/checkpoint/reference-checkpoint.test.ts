@@ -89,7 +89,7 @@ test('reference checkpoint values', () => {
 });
 
 test('reference weights are bfloat16-exact', () => {
-  // The fixture rounds every weight to bfloat16, so the low 16 bits of each float32 must be zero; a reader
+  // The fixture rounds every weight to bfloat16, so the low 16 bits of each float32 must be zero. A reader
   // that misplaces a storage offset or byte order breaks this for almost every element.
   for (const [name, entry] of checkpoint.stateDict) {
     if (entry.dtype !== 'float32') continue;
