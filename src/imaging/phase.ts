@@ -96,7 +96,7 @@ export function parsePhase(text: string): Phase {
 
 export interface PhaseEvidence {
   seriesId: string;
-  /** Folder names from the series folder up to (not including) the case root, nearest first. */
+  /** Folder names from the series folder up to the case root, nearest first, ending with the root's own name. */
   folderNames: string[];
   description?: string;
   fileNames?: string[];
@@ -133,9 +133,9 @@ export function identifyPhase(evidence: PhaseEvidence, mapping: Record<string, P
 }
 
 /**
- * Rule 5 for the series left unknown: DICOM series without ContrastBolusAgent are NC; those with one are AP, PVP
- * and DP in order of AcquisitionTime. Phases already taken by other series are skipped. Returns one decision
- * per evidence entry, in input order.
+ * Applies rule 5 to the DICOM image series left unknown. When some series carry a ContrastBolusAgent, the one
+ * series without is NC. Two or three series with an agent become AP, PVP and DP in order of AcquisitionTime,
+ * skipping phases other series already have. Returns one decision per evidence entry, in input order.
  */
 export function identifyPhasesByContrastAndTime(
   evidence: PhaseEvidence[],
