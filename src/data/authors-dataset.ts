@@ -18,7 +18,7 @@ import { TASKS, type TaskName } from './lesions.ts';
 
 const log = moduleLogger('data.authors');
 
-/** Phase folders of the layout; `CT` holds the non-contrast crops. */
+/** Phase folders of the layout. `CT` contains the non-contrast crops. */
 export type CropPhase = 'CT' | 'AP' | 'PVP';
 export const CROP_PHASES: readonly CropPhase[] = ['CT', 'AP', 'PVP'];
 export const DEFAULT_CROP_PHASES: readonly CropPhase[] = ['AP', 'PVP'];
@@ -129,7 +129,7 @@ export async function listPatientCrops(root: string, patientId: string, phases: 
 export interface ReadSplitOptions {
   task: TaskName;
   phases?: readonly CropPhase[];
-  /** What to do with a listed patient that has no crop of the selected phases: fail (default) or skip it. */
+  /** Handling of a listed patient without crops of the selected phases: fail (default) or skip it. */
   missingPatients?: 'error' | 'skip';
 }
 
@@ -162,7 +162,7 @@ export async function readAuthorsSplit(root: string, csvPath: string, options: R
   return patients;
 }
 
-/** The CSV path of a task's split in the layout, e.g. `<root>/BM_train.csv`. */
+/** Returns the CSV path of a task's split in the layout, e.g. `<root>/BM_train.csv`. */
 export function splitCsvPath(root: string, task: TaskName, split: 'train' | 'test'): string {
   return join(root, `${TASKS[task].csvStem}_${split}.csv`);
 }

@@ -5,7 +5,7 @@
  * libuv's thread pool (sharp), so decoding overlaps with the step.
  *
  * Determinism: the order of an epoch comes from (seed, epoch) and each sample's augmentation from
- * (seed, epoch, position), never from timing, so a resumed run sees the same batches.
+ * (seed, epoch, position), never from timing, so a resumed run gets the same batches.
  */
 import { extname } from 'node:path';
 import { readFile } from 'node:fs/promises';
@@ -51,7 +51,7 @@ export class ImageCache {
   }
 }
 
-/** The order in which an epoch visits the samples: a seeded shuffle of 0..count-1. */
+/** Returns the order in which an epoch visits the samples: a seeded shuffle of 0..count-1. */
 export function epochOrder(count: number, seed: number, epoch: number): number[] {
   const order = Array.from({ length: count }, (_, i) => i);
   return new Rng(hashSeed(seed, 0xe90c, epoch)).shuffle(order);

@@ -8,7 +8,7 @@ import { Rng, hashSeed } from '../data/rng.ts';
 export interface RunData {
   train: PatientEntry[];
   validation: PatientEntry[];
-  /** Where the validation patients came from: a CSV file or a share of the training CSV. */
+  /** Source of the validation patients: a CSV file or a share of the training CSV. */
   validationSource: string;
 }
 

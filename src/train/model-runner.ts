@@ -2,7 +2,7 @@
  * The classifier being trained, on libtorch: parameters, SGD optimiser, one training step, evaluation logits,
  * and conversion to and from lilnet's training checkpoint. LiLNet trains with its own loss (joint heads,
  * self-distillation); the plain ResNet baseline with cross-entropy. Evaluation scores are LiLNet's aggregated
- * logits (the paper's prediction rule) or the ResNet's logits.
+ * logits (LiLNet's prediction rule) or the ResNet's logits.
  */
 import { ParameterStore, Sgd, TorchOps } from '../backends/torch/index.ts';
 import { noGrad, scope, tensor } from '../backends/torch/tensor.ts';
@@ -87,7 +87,7 @@ export class ClassifierRunner {
     );
   }
 
-  /** The optimiser state for a checkpoint: settings and momentum buffers by parameter name. */
+  /** Returns the optimiser state for a checkpoint: settings and momentum buffers by parameter name. */
   optimizerState(): SgdCheckpointState {
     const names = this.store.trainableNames();
     const momentumBuffers = new Map<string, CheckpointTensor>();

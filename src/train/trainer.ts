@@ -129,7 +129,7 @@ async function scorePatients(runner: ClassifierRunner, patients: readonly Patien
 }
 
 /**
- * The crop-layout root to train from: the data root itself, or, for case folders with lesion boxes, crops cut
+ * Returns the crop-layout root to train from: the data root itself, or, for case folders with lesion boxes, crops cut
  * once into `<run>/crops-from-cases` (kept, so a resumed run reads the same crops).
  */
 async function cropRootFor(dataRoot: string, runDir: string): Promise<string> {

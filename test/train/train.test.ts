@@ -49,8 +49,10 @@ test('phantom training beats chance on held-out patients', async () => {
     assert.equal(summary.validationPatients, 9);
     const last = summary.history[summary.history.length - 1];
     // Chance is 1/3 accuracy and 0.5 AUC for three balanced classes.
-    assert.ok(last.valAuc !== null && last.valAuc >= 0.75, `validation AUC ${last.valAuc}`);
-    assert.ok(last.valAccuracy !== null && last.valAccuracy >= 0.6, `validation accuracy ${last.valAccuracy}`);
+    assert.notEqual(last.valAuc, null);
+    assert.ok(last.valAuc! >= 0.75, `validation AUC ${last.valAuc}`);
+    assert.notEqual(last.valAccuracy, null);
+    assert.ok(last.valAccuracy! >= 0.6, `validation accuracy ${last.valAccuracy}`);
     assert.ok(last.trainLoss < summary.history[0].trainLoss);
 
     const files = await readdir(join(root, 'run'));
@@ -60,7 +62,8 @@ test('phantom training beats chance on held-out patients', async () => {
     const checkpoint = await readTrainingCheckpoint(join(root, 'run', 'last.ckpt'));
     assert.equal(checkpoint.epoch, 8);
     assert.equal(checkpoint.model.architecture, 'lilnet');
-    assert.ok(checkpoint.optimizer && checkpoint.optimizer.momentumBuffers.size > 0);
+    assert.notEqual(checkpoint.optimizer, null);
+    assert.ok(checkpoint.optimizer!.momentumBuffers.size > 0);
     await assert.rejects(runTraining(tinyConfig(join(root, 'data', 'crops')), { runDir: join(root, 'run'), resume: false }), /already holds a run/);
   } finally {
     await rm(root, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 /**
  * `lilnet train`: trains a benign/malignant, HCC/ICC/MET or FNH/HEM/CYST classifier (LiLNet or the plain
- * ResNet-50 baseline) on the authors' crop layout with the paper's recipe, and resumes interrupted runs.
+ * ResNet-50 baseline) on the authors' crop layout with the recipe of Wei, Yang et al. (Nat Commun 2024), and
+ * resumes interrupted runs.
  */
 import type { Command } from 'commander';
 import { LilnetError } from '../../errors.ts';

@@ -66,7 +66,7 @@ export interface LesionFeatures {
   fluidHu: number;
 }
 
-/** Diameter ranges of the size bins the paper reports (< 1 cm, 1 to 3 cm, 3 to 5 cm, > 5 cm), in mm. */
+/** Diameter ranges in mm of the size bins of the LiLNet study's size analysis: < 1 cm, 1 to 3 cm, 3 to 5 cm, > 5 cm. */
 const SIZE_BINS_MM: [number, number][] = [
   [5, 10],
   [10, 30],
