@@ -8,6 +8,9 @@
  * Because the number of crops depends on what the detector finds, the classification of the phantom's true
  * lesion boxes is timed as well, so the figure does not hinge on the detector.
  *
+ * It prints wall time per stage and the CPU time of the whole call (user plus system, all threads), which varies
+ * less than wall time when other processes share the cores.
+ *
  * Run: node --import tsx bench/diagnose.bench.ts [--models <dir>]
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -54,13 +57,17 @@ if (!modelsDir && !existsSync(join(BUNDLED_MODELS_DIR, 'benign-malignant.onnx'))
 
 const outDir = join(benchDir, 'report');
 rmSync(outDir, { recursive: true, force: true });
+const cpuBefore = process.cpuUsage();
 const report = await diagnoseCase(caseDir, { outDir, modelsDir, phases: PHASES });
+const cpu = process.cpuUsage(cpuBefore);
 const crops = report.lesions.reduce((sum, lesion) => sum + lesion.phases.reduce((s, p) => s + p.cropCount, 0), 0);
 
 console.log(`\ndiagnoseCase, ${PHASES.length} phases x ${SLICES} slices of ${SIZE_PX} x ${SIZE_PX}:`);
 console.log(`  models: ${report.models.map((m) => `${m.role}=${m.file}`).join(', ')}`);
 console.log(`  lesions found: ${report.lesions.length}, crops classified: ${crops}`);
 for (const [stage, ms] of Object.entries(report.timingsMs)) console.log(`  ${stage.padEnd(12)} ${(ms / 1000).toFixed(2)} s`);
+// CPU time (user plus system, all threads) varies less than wall time when other processes share the cores.
+console.log(`  CPU time     ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s`);
 
 // Classification of the phantom's true boxes, whatever the detector found.
 const ctCase = await readCase(caseDir);
