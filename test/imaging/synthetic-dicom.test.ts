@@ -311,3 +311,21 @@ test('DICOM without pixel data is rejected', async () => {
     return true;
   });
 });
+
+test('majority orientation wins when minority comes first', async () => {
+  const folder = newFolder();
+  const seriesInstanceUid = '2.25.3';
+  // The coronal image sorts first in the folder, but the three axial slices define the volume.
+  await writeCtSeriesDicom(join(folder, 'a-coronal'), {
+    ...baseInput(1, { seriesInstanceUid }),
+    orientation: [1, 0, 0, 0, 0, -1],
+    fileNames: ['coronal.dcm'],
+  });
+  await writeCtSeriesDicom(join(folder, 'b-axial'), baseInput(3, { seriesInstanceUid }));
+  const [series] = (await readCase(folder)).series;
+  assert.equal(series.geometry.dimensions[2], 3);
+  assert.deepEqual(series.geometry.direction.column, [0, 1, 0]);
+  assert.ok(
+    series.warnings.some((warning) => /mixed orientations: 1 image\(s\).*coronal\.dcm/.test(warning)),
+  );
+});

@@ -37,10 +37,6 @@ const ORIENTATION_TOLERANCE_DEG = 1;
 /** Slice stacks sheared by more than this many degrees from the normal are reported as gantry tilt. */
 const TILT_TOLERANCE_DEG = 0.5;
 
-function orientationKey(orientation: DicomImage['orientation']): string {
-  return orientation ? orientation.map((value) => value.toFixed(3)).join(',') : 'none';
-}
-
 function mostCommon<T>(items: T[], key: (item: T) => string): string {
   const counts = new Map<string, number>();
   for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
@@ -73,28 +69,34 @@ function selectConsistentImages(images: DicomImage[], warnings: string[]): Dicom
     kept = kept.filter((image) => sizeKey(image) === size);
   }
 
-  const reference = kept.find((image) => image.orientation)?.orientation;
-  if (reference) {
-    const rowReference = reference.slice(0, 3) as Vector3;
-    const columnReference = reference.slice(3, 6) as Vector3;
-    const differs = (image: DicomImage): boolean =>
-      image.orientation !== undefined &&
-      (angleDeg(image.orientation.slice(0, 3) as Vector3, rowReference) > ORIENTATION_TOLERANCE_DEG ||
-        angleDeg(image.orientation.slice(3, 6) as Vector3, columnReference) > ORIENTATION_TOLERANCE_DEG);
-    const majority = mostCommon(kept, (image) =>
-      differs(image) ? orientationKey(image.orientation) : 'reference',
+  const groups = groupByOrientation(kept.filter((image) => image.orientation !== undefined));
+  if (groups.length > 1) {
+    // The orientation most images share defines the volume; ties go to the orientation seen first.
+    const largest = groups.reduce((best, group) => (group.length > best.length ? group : best));
+    const mixed = groups.filter((group) => group !== largest).flat();
+    warnings.push(
+      `mixed orientations: ${mixed.length} image(s) with another ImageOrientationPatient left out: ${mixed.map((i) => basename(i.file)).join(', ')}`,
     );
-    if (majority === 'reference') {
-      const mixed = kept.filter(differs);
-      if (mixed.length > 0) {
-        warnings.push(
-          `mixed orientations: ${mixed.length} image(s) with another ImageOrientationPatient left out: ${mixed.map((i) => basename(i.file)).join(', ')}`,
-        );
-        kept = kept.filter((image) => !differs(image));
-      }
-    }
+    kept = kept.filter((image) => !mixed.includes(image));
   }
   return kept;
+}
+
+function sameOrientation(a: DicomImage, b: DicomImage): boolean {
+  const rowAngle = angleDeg(a.orientation!.slice(0, 3) as Vector3, b.orientation!.slice(0, 3) as Vector3);
+  const columnAngle = angleDeg(a.orientation!.slice(3, 6) as Vector3, b.orientation!.slice(3, 6) as Vector3);
+  return rowAngle <= ORIENTATION_TOLERANCE_DEG && columnAngle <= ORIENTATION_TOLERANCE_DEG;
+}
+
+/** Groups images whose orientations agree within the tolerance with the first image of a group, in input order. */
+function groupByOrientation(images: DicomImage[]): DicomImage[][] {
+  const groups: DicomImage[][] = [];
+  for (const image of images) {
+    const group = groups.find((candidate) => sameOrientation(candidate[0], image));
+    if (group) group.push(image);
+    else groups.push([image]);
+  }
+  return groups;
 }
 
 function sliceCandidates(images: DicomImage[], normal: Vector3 | undefined): SliceCandidate[] {
