@@ -19,6 +19,7 @@ import { ADMIN, startTestServer, type TestServer } from '../server/helpers.ts';
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(REPOSITORY_ROOT, 'test-artifacts', 'web');
 const CASE_01 = sharedPath('data', 'real-ct', 'cases', 'case-01');
+const CASE_02 = sharedPath('data', 'real-ct', 'cases', 'case-02');
 
 let server: TestServer;
 let context: BrowserContext;
@@ -113,15 +114,20 @@ test('clinician workflow in Chromium', { timeout: 600_000 }, async () => {
   await page.getByTestId('login-submit').click();
   await page.getByTestId('case-label').waitFor();
 
-  // Create a case and upload case-01 as the portal venous phase.
+  // Create a case; upload case-02 as the arterial phase and case-01 as the portal venous phase.
   await page.getByTestId('case-label').fill('E2E liver case');
   await page.getByTestId('create-case').click();
-  await page.getByTestId('upload-files').waitFor();
-  const files = (await readdir(CASE_01)).map((name) => join(CASE_01, name));
-  await page.getByTestId('upload-phase').selectOption('PVP');
-  await page.getByTestId('upload-files').setInputFiles(files);
-  await page.getByTestId('upload-submit').click();
-  await page.getByText('Uploaded 59 files').waitFor({ timeout: 60_000 });
+  for (const [phase, folder, count] of [
+    ['AP', CASE_02, 47],
+    ['PVP', CASE_01, 59],
+  ] as const) {
+    await page.getByTestId('upload-files').waitFor();
+    const files = (await readdir(folder)).map((name) => join(folder, name));
+    await page.getByTestId('upload-phase').selectOption(phase);
+    await page.getByTestId('upload-files').setInputFiles(files);
+    await page.getByTestId('upload-submit').click();
+    await page.getByText(`Uploaded ${count} files`).waitFor({ timeout: 60_000 });
+  }
 
   // Run the diagnosis job and wait for it.
   await page.getByTestId('start-diagnose').click();
@@ -137,7 +143,8 @@ test('clinician workflow in Chromium', { timeout: 600_000 }, async () => {
   const jobStatus = await page.getByTestId('job-status').getAttribute('data-status');
   assert.equal(jobStatus, 'succeeded', await page.getByTestId('job-status').innerText());
 
-  // The viewer shows the middle slice of the 59.
+  // Show the portal venous series: position 29 of 59 (the middle of either series, kept on switching).
+  await page.locator('[data-testid^="phase-PVP-"]').click();
   await waitRendered(page, 29);
   const start = await viewerState(page);
   assert.equal(start.slice, 29);
@@ -176,6 +183,16 @@ test('clinician workflow in Chromium', { timeout: 600_000 }, async () => {
   await shot(page, '04-zoomed');
   await page.getByTestId('zoom-fit').click();
 
+  // Switch to the arterial phase (47 slices, no positions in JPEG slices): the relative position is kept.
+  const pvpSlice = (await viewerState(page)).slice;
+  await page.locator('[data-testid^="phase-AP-"]').click();
+  const apSlice = Math.round((pvpSlice / 58) * 46);
+  await waitRendered(page, apSlice);
+  assert.equal((await viewerState(page)).slice, apSlice);
+  await shot(page, '05-arterial');
+  await page.locator('[data-testid^="phase-PVP-"]').click();
+  await waitRendered(page, pvpSlice);
+
   // Overlays: the boxes drawn must be the report's boxes of the slice on screen, and both toggles must work.
   const caseId = page.url().split('/').pop()!;
   const report = (await (await context.request.get(`${server.url}/api/cases/${caseId}/report`)).json()) as DiagnosisReport;
@@ -187,11 +204,11 @@ test('clinician workflow in Chromium', { timeout: 600_000 }, async () => {
   await waitRendered(page, overlaySlice);
   assert.equal(Number((await viewerState(page)).boxes), boxesOnSlice(overlaySlice));
   await page.getByTestId('toggle-heatmap').check();
-  await shot(page, '05-overlays-on');
+  await shot(page, '06-overlays-on');
   await page.getByTestId('toggle-boxes').uncheck();
   await page.getByTestId('toggle-heatmap').uncheck();
   assert.equal((await viewerState(page)).boxes, '0');
-  await shot(page, '06-overlays-off');
+  await shot(page, '07-overlays-off');
   await page.getByTestId('toggle-boxes').check();
   assert.equal(Number((await viewerState(page)).boxes), boxesOnSlice(overlaySlice));
   if (report.lesions.length === 0) assert.ok(await page.getByText('No focal lesion detected.').first().isVisible());
@@ -203,7 +220,7 @@ test('clinician workflow in Chromium', { timeout: 600_000 }, async () => {
   await page.getByText('AI 诊断结果').waitFor();
   assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
   assert.match(await page.getByTestId('viewer-status').innerText(), new RegExp(`层面 ${overlaySlice + 1} / 59`));
-  await shot(page, '07-chinese');
+  await shot(page, '08-chinese');
   await page.getByTestId('language-select').selectOption('en');
   await page.getByText('Diagnosis', { exact: true }).waitFor();
 
@@ -222,7 +239,7 @@ test('clinician workflow in Chromium', { timeout: 600_000 }, async () => {
   // Back to the list: the case is there with its finished job.
   await page.getByTestId('back-to-cases').click();
   await page.getByTestId('case-row').first().waitFor();
-  await shot(page, '08-case-list');
+  await shot(page, '09-case-list');
 
   assert.deepEqual(foreignRequests, [], 'the application contacts no other host');
   assert.deepEqual(pageErrors, [], 'no script errors in the page');

@@ -9,28 +9,10 @@ import type { SeriesInfo } from './api.ts';
 import { h } from './dom.ts';
 import { t, type MessageKey } from './i18n/i18n.ts';
 import { SliceCache, type SliceData } from './slice-cache.ts';
+import { synchronisedSlice } from './slice-sync.ts';
 import { ABDOMEN_WINDOW, fillWindowLut, LIVER_WINDOW, type DisplayWindow } from './window-presets.ts';
 
 const PREFETCH_RADIUS = 12;
-
-function dot(a: number[], b: number[]): number {
-  return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-}
-
-/** Returns the slice of `to` nearest to slice z of `from`. */
-export function synchronisedSlice(from: SeriesInfo, z: number, to: SeriesInfo): number {
-  const count = to.geometry.dimensions[2];
-  const clamp = (value: number) => Math.max(0, Math.min(count - 1, Math.round(value)));
-  const a = from.geometry;
-  const b = to.geometry;
-  if (a.originMm && b.originMm && a.spacingKnown && b.spacingKnown) {
-    const position = a.originMm.map((o, i) => o + a.direction.slice[i] * a.spacingMm[2] * z);
-    const offset = position.map((p, i) => p - b.originMm![i]);
-    return clamp(dot(offset, b.direction.slice) / b.spacingMm[2]);
-  }
-  const fromCount = a.dimensions[2];
-  return clamp(fromCount > 1 ? (z / (fromCount - 1)) * (count - 1) : 0);
-}
 
 export class SliceViewer {
   readonly element = h('div', { class: 'viewer', 'data-testid': 'viewer' });
@@ -85,12 +67,11 @@ export class SliceViewer {
     this.initialised = true;
     this.seriesIndex = index;
     const next = this.current;
-    if (!previous) {
+    if (!previous || previous.unit !== next.unit) {
+      // A window in Hounsfield units means nothing for grey levels and the other way round.
       this.window = next.unit === 'HU' ? { ...(next.fileWindow ?? ABDOMEN_WINDOW) } : { centre: 127.5, width: 255 };
-      this.z = Math.floor(next.geometry.dimensions[2] / 2);
-    } else {
-      this.z = synchronisedSlice(previous, z, next);
     }
+    this.z = previous ? synchronisedSlice(previous, z, next) : Math.floor(next.geometry.dimensions[2] / 2);
     this.render();
   }
 
