@@ -138,3 +138,46 @@ test('case folders with lesion boxes train', async () => {
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('init from the released checkpoint format', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'lilnet-init-'));
+  try {
+    const { gunzipSync } = await import('node:zlib');
+    const checkpointPath = join(root, 'malignant-reference.pth.tar');
+    await writeFile(checkpointPath, gunzipSync(await readFile(sharedPath('fixtures', 'lilnet-reference', 'malignant-reference.pth.tar.gz'))));
+    // Placeholder labels: the reference crops come without lesion types.
+    const codes = ['hcc', 'icc', 'met'];
+    const rows = ['ID,Cancer'];
+    for (let i = 1; i <= 6; i++) {
+      const patient = `R${i}`;
+      await mkdir(join(root, 'data', patient, 'AP'), { recursive: true });
+      await symlink(sharedPath('fixtures', 'lilnet-reference', 'crops', `crop-0${i}.png`), join(root, 'data', patient, 'AP', `crop-0${i}.png`));
+      rows.push(`${patient},${codes[(i - 1) % 3]}`);
+    }
+    await writeFile(join(root, 'data', 'hcc_icc_met_train.csv'), `${rows.join('\n')}\n`);
+    const config = tinyConfig(join(root, 'data'), {
+      task: 'malignant',
+      phases: ['AP'],
+      epochs: 1,
+      milestones: [],
+      lr: 0.0001,
+      batchSize: 6,
+      trunkName: 'full',
+      trunk: { baseWidth: 64, blocksPerStage: [3, 4, 6, 3] },
+      inputSizePx: 64,
+      validationFraction: 0.34,
+      init: checkpointPath,
+    });
+    await runTraining(config, { runDir: join(root, 'run'), resume: false });
+    const { readPytorchCheckpoint } = await import('../../src/nn/checkpoint/pytorch-reader.ts');
+    const reference = (await readPytorchCheckpoint(checkpointPath)).stateDict.get('layer4.2.conv3.weight')!.data as Float32Array;
+    const trained = (await readTrainingCheckpoint(join(root, 'run', 'last.ckpt'))).stateDict.get('layer4.2.conv3.weight')!.data;
+    let maxDifference = 0;
+    for (let i = 0; i < reference.length; i++) maxDifference = Math.max(maxDifference, Math.abs(reference[i] - trained[i]));
+    // One step at lr 1e-4 moves weights by far less than their spread, so the trunk started from the checkpoint.
+    assert.ok(maxDifference < 1e-3, `max difference ${maxDifference}`);
+    assert.ok(maxDifference > 0, 'the step changed nothing');
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
