@@ -45,6 +45,7 @@ export interface PairedDifference {
 }
 
 export interface ComparisonReport {
+  design: 'paired';
   task: string;
   classes: string[];
   patients: number;
@@ -106,7 +107,8 @@ function pairPatients(
       {
         hint:
           'a paired test needs the same patients under the same identifiers; files whose identifiers are row ' +
-          'numbers pair correctly only when both list the patients in the same order',
+          'numbers pair correctly only when both list the patients in the same order. Without a pairing, ' +
+          'use --unpaired',
       },
     );
   }
@@ -117,7 +119,7 @@ function pairPatients(
     .map((patient) => patient.patient);
   if (pairsA.length === 0) {
     throw new LilnetError('EVAL_INPUTS_MISMATCHED', `${a.source} and ${b.source} have no patient in common`, {
-      hint: 'a paired comparison needs both models scored on the same patients, with the same identifiers',
+      hint: 'a paired comparison needs both models scored on the same patients; for different patients use --unpaired',
     });
   }
 
@@ -213,6 +215,7 @@ export function comparePredictions(
   });
 
   const report: ComparisonReport = {
+    design: 'paired',
     task: a.task.name,
     classes: [...classes],
     patients: pairsA.length,

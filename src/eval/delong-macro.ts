@@ -124,3 +124,13 @@ export function delongMacroTest(
     ci95: [difference - Z_975 * standardError, difference + Z_975 * standardError],
   };
 }
+
+/** Returns the macro one-vs-rest AUC of one model and its variance under the same K-sample placement values. */
+export function macroAucVariance(
+  scores: readonly (readonly number[])[],
+  labels: readonly number[],
+  classCount: number,
+): { aucMacro: number; variance: number } {
+  const result = delongMacroTest(scores, scores, labels, classCount);
+  return { aucMacro: result.aucMacroA, variance: result.varianceA };
+}

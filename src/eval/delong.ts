@@ -143,3 +143,12 @@ export function delongTest(
     negatives: n,
   };
 }
+
+/** Returns the AUC of one score and its DeLong variance (the test of a score against itself). */
+export function delongVariance(
+  scores: ArrayLike<number>,
+  positive: ArrayLike<boolean>,
+): { auc: number; variance: number } {
+  const result = delongTest(scores, scores, positive);
+  return { auc: result.aucA, variance: result.varianceA };
+}

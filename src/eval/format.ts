@@ -1,6 +1,7 @@
 /** Plain-text rendering of evaluation and comparison reports for the terminal. */
 import { basename } from 'node:path';
-import type { ComparisonReport } from './compare.ts';
+import type { ComparisonReport, DelongReport } from './compare.ts';
+import type { UnpairedComparisonReport } from './compare-unpaired.ts';
 import type { EvaluationReport, Interval, MetricReport } from './evaluate.ts';
 import type { McNemarReport } from './mcnemar.ts';
 import type { ReaderComparison } from './readers.ts';
@@ -188,12 +189,22 @@ export function formatEvaluation(
   return `${lines.join('\n')}\n`;
 }
 
-/** Renders `lilnet compare` output. */
-export function formatComparison(report: ComparisonReport): string {
-  const lines: string[] = [];
-  lines.push(`A = ${basename(report.a.source)}`, `B = ${basename(report.b.source)}`);
+function delongRow(label: string, test: DelongReport): string {
+  return (
+    `${label.padEnd(12)}${percent(test.auc_a).padStart(9)}${percent(test.auc_b).padStart(9)}${percent(test.difference).padStart(9)}   ` +
+    `${interval(test.ci95).padEnd(20)}${(test.z === null ? 'n/a' : test.z.toFixed(3)).padStart(8)}  ${formatP(test.p_value)}`
+  );
+}
+
+/** Renders the part shared by paired and unpaired comparisons: the two models and the AUC tests. */
+function comparisonHead(
+  report: ComparisonReport | UnpairedComparisonReport,
+  patientsLine: string,
+  testTitle: string,
+): string[] {
+  const lines = [`A = ${basename(report.a.source)}`, `B = ${basename(report.b.source)}`];
   lines.push(
-    `${report.patients} paired patients; AUC from ${report.auc_score}; predictions from ${report.label_source === 'recorded' ? 'the recorded pred_label' : 'the argmax'}`,
+    `${patientsLine}; AUC from ${report.auc_score}; predictions from ${report.label_source === 'recorded' ? 'the recorded pred_label' : 'the argmax'}`,
   );
   lines.push('');
   lines.push(`${''.padEnd(14)}${'A'.padStart(10)}${'B'.padStart(10)}`);
@@ -204,7 +215,7 @@ export function formatComparison(report: ComparisonReport): string {
     `${'AUC macro'.padEnd(14)}${percent(report.a.auc_macro).padStart(10)}${percent(report.b.auc_macro).padStart(10)}`,
   );
 
-  lines.push('', "DeLong's test, one class vs rest and macro average (difference A - B)");
+  lines.push('', testTitle);
   lines.push(
     `${'class'.padEnd(12)}${'AUC A'.padStart(9)}${'AUC B'.padStart(9)}${'diff.'.padStart(9)}   ${'95% CI'.padEnd(20)}${'z'.padStart(8)}  p`,
   );
@@ -216,30 +227,22 @@ export function formatComparison(report: ComparisonReport): string {
       );
       continue;
     }
-    lines.push(
-      `${name.padEnd(12)}${percent(test.auc_a).padStart(9)}${percent(test.auc_b).padStart(9)}${percent(test.difference).padStart(9)}   ` +
-        `${interval(test.ci95).padEnd(20)}${(test.z === null ? 'n/a' : test.z.toFixed(3)).padStart(8)}  ${formatP(test.p_value)}`,
-    );
+    lines.push(delongRow(name, test));
   }
+  if (report.delong_macro !== null) lines.push(delongRow('macro', report.delong_macro));
+  return lines;
+}
 
-  const macro = report.delong_macro;
-  if (macro !== null) {
-    lines.push(
-      `${'macro'.padEnd(12)}${percent(macro.auc_a).padStart(9)}${percent(macro.auc_b).padStart(9)}${percent(macro.difference).padStart(9)}   ` +
-        `${interval(macro.ci95).padEnd(20)}${(macro.z === null ? 'n/a' : macro.z.toFixed(3)).padStart(8)}  ${formatP(macro.p_value)}`,
-    );
-  }
-
-  lines.push('', `McNemar's test of the accuracies: ${mcnemarText(report.mcnemar)}`);
-  const table = report.mcnemar;
-  lines.push(
-    `  both right ${table.both_correct}, only A right ${table.only_a_correct}, only B right ${table.only_b_correct}, both wrong ${table.both_wrong}`,
-  );
+function comparisonTail(
+  report: ComparisonReport | UnpairedComparisonReport,
+  bootstrapTitle: string,
+): string[] {
+  const lines: string[] = [];
   if (report.bootstrap) {
     const { auc_macro_difference: auc, accuracy_difference: accuracy } = report.bootstrap;
     lines.push(
       '',
-      `paired bootstrap (${report.bootstrap.resamples} resamples, seed ${report.bootstrap.seed}), A - B:`,
+      `${bootstrapTitle} (${report.bootstrap.resamples} resamples, seed ${report.bootstrap.seed}), A - B:`,
     );
     lines.push(`  AUC macro difference ${percent(auc.estimate)} ${interval(auc.ci95)}`);
     lines.push(`  accuracy difference  ${percent(accuracy.estimate)} ${interval(accuracy.ci95)}`);
@@ -248,5 +251,37 @@ export function formatComparison(report: ComparisonReport): string {
     lines.push('', 'warnings:');
     for (const warning of report.warnings) lines.push(`  - ${warning.message}`);
   }
+  return lines;
+}
+
+/** Renders `lilnet compare` output. */
+export function formatComparison(report: ComparisonReport): string {
+  const lines = comparisonHead(
+    report,
+    `${report.patients} paired patients`,
+    "DeLong's test, one class vs rest and macro average (difference A - B)",
+  );
+  lines.push('', `McNemar's test of the accuracies: ${mcnemarText(report.mcnemar)}`);
+  const table = report.mcnemar;
+  lines.push(
+    `  both right ${table.both_correct}, only A right ${table.only_a_correct}, only B right ${table.only_b_correct}, both wrong ${table.both_wrong}`,
+  );
+  lines.push(...comparisonTail(report, 'paired bootstrap'));
+  return `${lines.join('\n')}\n`;
+}
+
+/** Renders `lilnet compare --unpaired` output. */
+export function formatUnpairedComparison(report: UnpairedComparisonReport): string {
+  const lines = comparisonHead(
+    report,
+    `unpaired: ${report.patients_a} patients in A, ${report.patients_b} in B`,
+    'AUC differences as independent samples, DeLong variance of each AUC (difference A - B)',
+  );
+  const test = report.accuracy_test;
+  lines.push(
+    '',
+    `two-proportion z-test of the accuracies: p = ${formatP(test.p_value)} (z ${test.z === null ? 'n/a' : test.z.toFixed(3)}; correct ${test.correct_a} of ${report.patients_a} and ${test.correct_b} of ${report.patients_b})`,
+  );
+  lines.push(...comparisonTail(report, 'independent bootstrap'));
   return `${lines.join('\n')}\n`;
 }

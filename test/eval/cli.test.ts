@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import type { UnpairedComparisonReport } from '../../src/eval/compare-unpaired.ts';
 import type { ComparisonReport } from '../../src/eval/compare.ts';
 import type { EvaluationReport } from '../../src/eval/evaluate.ts';
 import type { ReaderComparison } from '../../src/eval/readers.ts';
@@ -344,4 +345,28 @@ test('eval reports an unwritable plots folder', () => {
   ]);
   assert.equal(result.status, 1);
   assert.match(result.stderr, /\[EVAL_OUTPUT_FAILED\] cannot write the roc plot into .*not-a-folder\/plots/);
+});
+
+test('compare --unpaired handles the HCC/ICC/MET sheets', () => {
+  const report = runLilnetJson<UnpairedComparisonReport>([
+    'compare',
+    fixture('figure2--figure-2c-2f-lilnet.csv'),
+    fixture('figure2--figure-2c-2f-resnet.csv'),
+    '--task',
+    'malignant',
+    '--auc-score',
+    'logits',
+    '--label-source',
+    'recorded',
+    '--unpaired',
+  ]);
+  assert.equal(report.design, 'unpaired');
+  assert.equal(report.patients_a, 1159);
+  assert.equal(report.patients_b, 1159);
+  assert.equal(report.a.auc_macro?.toFixed(3), '0.956');
+  assert.equal(report.accuracy_test.correct_a, 1028);
+  assert.equal(report.accuracy_test.correct_b, 956);
+  assert.ok(report.delong_macro !== null);
+  assert.ok(report.delong_macro.p_value < 0.05, `macro p ${report.delong_macro.p_value}`);
+  assert.ok(report.warnings.some((warning) => warning.kind === 'recorded-prediction-mismatch'));
 });

@@ -247,3 +247,44 @@ test('macro DeLong of one class equals DeLong', async () => {
   close(macro.standardError, single.standardError, 1e-12, 'standard error');
   close(macro.pValue, single.pValue, 1e-12, 'p-value');
 });
+
+test('unpaired comparison matches the oracles', async () => {
+  const { compareUnpaired, twoProportionTest } = await import('../../src/eval/compare-unpaired.ts');
+  const tables = [
+    { xa: 1028, na: 1159, xb: 956, nb: 1159 },
+    { xa: 132, na: 149, xb: 122, nb: 149 },
+    { xa: 9, na: 12, xb: 3, nb: 10 },
+  ];
+  const lilnet = readPredictions(
+    sharedPath('fixtures', 'paper-source-data', 'figure2--figure-2d-2g-lilnet.csv'),
+  );
+  const resnet = readPredictions(
+    sharedPath('fixtures', 'paper-source-data', 'figure2--figure-2d-2g-resnet50.csv'),
+  );
+  const delongCases = [0, 1, 2].map((k) => ({
+    positive: lilnet.patients.map((patient) => patient.label === k),
+    a: lilnet.patients.map((patient) => patient.scores[k]),
+    b: resnet.patients.map((patient) => patient.scores[k]),
+  }));
+  const oracle = runPythonOracle<{ two_proportion: { p: number }[]; delong: DelongOracle[] }>(
+    'stats_oracle.py',
+    {
+      two_proportion: tables,
+      delong: delongCases,
+    },
+  );
+  tables.forEach((table, index) => {
+    const result = twoProportionTest(table.xa, table.na, table.xb, table.nb);
+    close(result.p_value, oracle.two_proportion[index].p, 1e-12, `table ${index} p-value`);
+  });
+
+  const report = compareUnpaired(lilnet, resnet, { aucScore: 'logits', labelSource: 'argmax' });
+  assert.equal(report.design, 'unpaired');
+  assert.deepEqual(report.classes, ['class 0', 'class 1', 'class 2']);
+  report.classes.forEach((name, k) => {
+    const test = report.delong[name];
+    assert.ok(test !== null, `${name} test`);
+    const expected = Math.sqrt(oracle.delong[k].var_a + oracle.delong[k].var_b);
+    close(test.standard_error, expected, 1e-12, `${name} independent standard error`);
+  });
+});

@@ -9,7 +9,7 @@ import json
 import math
 import sys
 
-from scipy.stats import binomtest, chi2, norm
+from scipy.stats import binomtest, chi2, chi2_contingency, norm
 
 
 def psi(x, y):
@@ -120,6 +120,12 @@ def mcnemar(case):
     return {"method": "chi-square-continuity-corrected", "p": chi2.sf(statistic, 1), "statistic": statistic}
 
 
+def two_proportion(case):
+    """Pearson's chi-square test of the 2 x 2 table without continuity correction."""
+    table = [[case["xa"], case["na"] - case["xa"]], [case["xb"], case["nb"] - case["xb"]]]
+    return {"p": chi2_contingency(table, correction=False)[1]}
+
+
 def main():
     request = json.load(sys.stdin)
     json.dump(
@@ -127,6 +133,7 @@ def main():
             "delong": [delong(case) for case in request.get("delong", [])],
             "mcnemar": [mcnemar(case) for case in request.get("mcnemar", [])],
             "delong_macro": [delong_macro(case) for case in request.get("delong_macro", [])],
+            "two_proportion": [two_proportion(case) for case in request.get("two_proportion", [])],
         },
         sys.stdout,
     )

@@ -1,11 +1,19 @@
-/** `lilnet compare`: DeLong's test of the AUCs and McNemar's test of the accuracies of two models. */
+/**
+ * `lilnet compare`: DeLong's test of the AUCs and McNemar's test of the accuracies of two models on the same
+ * patients, or with `--unpaired` the tests for independent samples.
+ */
 import type { Command } from 'commander';
+import { compareUnpaired } from '../../eval/compare-unpaired.ts';
 import { comparePredictions } from '../../eval/compare.ts';
-import { formatComparison } from '../../eval/format.ts';
+import { formatComparison, formatUnpairedComparison } from '../../eval/format.ts';
 import { parseEvaluationOptions, type EvaluationCliOptions } from '../../eval/options.ts';
 import { readPredictions } from '../../eval/predictions.ts';
 
-async function runCompare(pathA: string, pathB: string, options: EvaluationCliOptions): Promise<void> {
+interface CompareCommandOptions extends EvaluationCliOptions {
+  unpaired?: boolean;
+}
+
+async function runCompare(pathA: string, pathB: string, options: CompareCommandOptions): Promise<void> {
   const parsed = parseEvaluationOptions(options);
   const a = readPredictions(pathA, {
     task: parsed.task,
@@ -17,6 +25,13 @@ async function runCompare(pathA: string, pathB: string, options: EvaluationCliOp
     classNames: parsed.classNames,
     aggregation: parsed.aggregation,
   });
+  if (options.unpaired) {
+    const report = compareUnpaired(a, b, parsed.evaluate);
+    process.stdout.write(
+      options.json ? `${JSON.stringify(report, null, 2)}\n` : formatUnpairedComparison(report),
+    );
+    return;
+  }
   const report = comparePredictions(a, b, parsed.evaluate);
   process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatComparison(report));
 }
@@ -53,6 +68,7 @@ export function registerCompareCommand(program: Command): void {
       '0',
     )
     .option('--seed <seed>', 'seed of the bootstrap resampling', '1')
+    .option('--unpaired', 'treat the two files as different patients: tests for independent samples')
     .option('--json', 'print one JSON document')
     .action(runCompare);
 }
