@@ -6,7 +6,7 @@
  * grouped by SeriesInstanceUID, slice images by folder, and each NIfTI file is one series. Files that cannot be
  * read are listed in `failedFiles` with the reason, and the rest of the case is still read.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { isLilnetError, LilnetError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
@@ -64,16 +64,28 @@ function isSkipped(file: string): boolean {
   );
 }
 
-async function listFiles(folder: string): Promise<string[]> {
+/**
+ * Lists the files under a folder recursively, following symbolic links (PACS exports and study archives often
+ * link series folders). `visited` holds the real paths of folders already listed, so link cycles end.
+ */
+async function listFiles(folder: string, visited = new Set<string>()): Promise<string[]> {
+  const realFolder = await realpath(folder);
+  if (visited.has(realFolder)) return [];
+  visited.add(realFolder);
   const entries = await readdir(folder, { withFileTypes: true });
   const files: string[] = [];
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const path = join(folder, entry.name);
-    if (entry.isDirectory()) {
-      if (!entry.name.startsWith('.')) files.push(...(await listFiles(path)));
-    } else if (entry.isFile() && !isSkipped(path)) {
-      files.push(path);
+    if (entry.name.startsWith('.')) continue;
+    let isDirectory = entry.isDirectory();
+    let isFile = entry.isFile();
+    if (entry.isSymbolicLink()) {
+      const target = await stat(path).catch(() => undefined);
+      isDirectory = target?.isDirectory() ?? false;
+      isFile = target?.isFile() ?? false;
     }
+    if (isDirectory) files.push(...(await listFiles(path, visited)));
+    else if (isFile && !isSkipped(path)) files.push(path);
   }
   return files;
 }

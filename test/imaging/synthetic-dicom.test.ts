@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { writeCtSeriesDicom, type CtSeriesDicomInput } from '../../src/imaging/dicom/writer.ts';
@@ -328,4 +328,17 @@ test('majority orientation wins when minority comes first', async () => {
   assert.ok(
     series.warnings.some((warning) => /mixed orientations: 1 image\(s\).*coronal\.dcm/.test(warning)),
   );
+});
+
+test('symbolic links to series are followed', async () => {
+  const series = newFolder();
+  await writeCtSeriesDicom(series, baseInput(2));
+  const caseFolder = newFolder();
+  await mkdir(caseFolder);
+  await symlink(series, join(caseFolder, 'PVP'));
+  await symlink(caseFolder, join(caseFolder, 'loop'));
+  const ctCase = await readCase(caseFolder);
+  assert.equal(ctCase.series.length, 1);
+  assert.equal(ctCase.series[0].phase, 'PVP');
+  assert.equal(ctCase.series[0].sliceFiles.length, 2);
 });
