@@ -20,9 +20,7 @@ export async function detectSeries(detector: DetectorSession, series: Series, se
   for (let start = 0; start < sliceCount; start += SLICES_PER_CALL) {
     const slices: GreySlice[] = [];
     for (let z = start; z < Math.min(sliceCount, start + SLICES_PER_CALL); z++) {
-      const pixels = sliceToGrey(series, z, settings.window);
-      for (let i = 0; i < pixels.length; i++) pixels[i] /= 255;
-      slices.push({ width: columns, height: rows, pixels });
+      slices.push({ width: columns, height: rows, pixels: sliceToGrey(series, z, settings.window, true) });
     }
     const detected = await detectOnSlices(detector, slices, {
       confidenceThreshold: settings.confidenceThreshold,

@@ -6,13 +6,22 @@
 import { sliceView, type DisplayWindow, type Series } from '../imaging/volume.ts';
 import { applyWindow } from '../imaging/window.ts';
 
-/** Returns a new array of `columns * rows` grey levels in [0, 255] for slice `z`. */
-export function sliceToGrey(series: Series, z: number, window: DisplayWindow | null): Float32Array {
+/**
+ * Returns a new array of `columns * rows` grey levels for slice `z`, in [0, 255], or in [0, 1] when
+ * `unitScale` is true (the detector's input scale).
+ */
+export function sliceToGrey(series: Series, z: number, window: DisplayWindow | null, unitScale = false): Float32Array {
   const values = sliceView(series, z);
-  if (series.unit === 'HU' && window) return Float32Array.from(applyWindow(values, window));
-  const out = new Float32Array(values);
+  const out = new Float32Array(values.length);
+  if (series.unit === 'HU' && window) {
+    const grey = applyWindow(values, window);
+    const factor = unitScale ? 1 / 255 : 1;
+    for (let i = 0; i < out.length; i++) out[i] = grey[i] * factor;
+    return out;
+  }
   const scale = series.unit === 'grey' && seriesMax(series) > 255 ? 255 / 65535 : 1;
-  for (let i = 0; i < out.length; i++) out[i] = Math.min(255, Math.max(0, out[i] * scale));
+  const factor = unitScale ? 1 / 255 : 1;
+  for (let i = 0; i < out.length; i++) out[i] = Math.min(255, Math.max(0, values[i] * scale)) * factor;
   return out;
 }
 
