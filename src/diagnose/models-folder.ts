@@ -147,9 +147,10 @@ export function scanModelsFolder(dir: string): Partial<Record<ModelRole, ModelFi
         inputSizePx: entry.inputSizePx,
       };
     }
-    return found;
   }
 
+  // Slots the manifest leaves out (or all, without one) are filled by file name.
+  const byName: Partial<Record<ModelRole, ModelFile>> = {};
   for (const name of readdirSync(dir).sort()) {
     const path = join(dir, name);
     const format = modelFormatOf(path);
@@ -157,16 +158,17 @@ export function scanModelsFolder(dir: string): Partial<Record<ModelRole, ModelFi
     if (!format || !role || !statSync(path).isFile()) continue;
     // A detector is an ONNX file or a lilnet detector checkpoint, never a PyTorch one.
     if (role === 'detector' && format === 'pytorch-checkpoint') continue;
-    const existing = found[role];
+    if (found[role]) continue;
+    const existing = byName[role];
     if (existing) {
       throw new LilnetError('MODELS_INVALID', `models folder ${dir} has two files for the ${role} slot: ${basename(existing.path)} and ${name}`, {
         file: dir,
         hint: 'remove one of them, or write a models.json that names the file of each slot',
       });
     }
-    found[role] = { role, path, format, architecture: defaultArchitecture(role), architectureFromManifest: false, classes: DEFAULT_CLASSES[role], demo };
+    byName[role] = { role, path, format, architecture: defaultArchitecture(role), architectureFromManifest: false, classes: DEFAULT_CLASSES[role], demo };
   }
-  return found;
+  return { ...byName, ...found };
 }
 
 function defaultArchitecture(role: ModelRole): string {

@@ -52,6 +52,12 @@ test('manifest names files and demo flag', () => {
     assert.equal(found.detector?.trainedOn, 'phantoms');
     assert.equal(found['benign-malignant'], undefined);
 
+    // A slot the manifest leaves out is still filled by file name, with the manifest's demo flag.
+    writeFileSync(join(dir, 'malignant-subtype.onnx'), '');
+    const withNamed = scanModelsFolder(dir);
+    assert.equal(withNamed['malignant-subtype']?.path, join(dir, 'malignant-subtype.onnx'));
+    assert.equal(withNamed['malignant-subtype']?.demo, true);
+
     writeFileSync(join(dir, 'models.json'), JSON.stringify({ models: { 'benign-malignant': { file: 'missing.onnx' } } }));
     assert.throws(() => scanModelsFolder(dir), /names missing\.onnx for the benign-malignant slot, but the file is missing/);
     writeFileSync(join(dir, 'models.json'), '{ not json');
