@@ -181,3 +181,16 @@ test('init from the released checkpoint format', async () => {
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('lilnet train rejects bad options', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const noRun = spawnSync(process.execPath, ['bin/lilnet.js', 'train', '--task', 'bm', '--data', '/nonexistent'], { encoding: 'utf8' });
+  assert.equal(noRun.status, 1);
+  assert.match(noRun.stderr, /INVALID_ARGUMENT.*no run folder given/);
+  const badTrunk = spawnSync(process.execPath, ['bin/lilnet.js', 'train', '--task', 'bm', '--data', '/nonexistent', '--out', '/tmp/x', '--trunk', 'wide'], { encoding: 'utf8' });
+  assert.equal(badTrunk.status, 1);
+  assert.match(badTrunk.stderr, /--trunk "wide" is not full, demo/);
+  const badTask = spawnSync(process.execPath, ['bin/lilnet.js', 'train', '--task', 'hcc', '--data', '/nonexistent', '--out', '/tmp/x'], { encoding: 'utf8' });
+  assert.equal(badTask.status, 1);
+  assert.match(badTask.stderr, /--task "hcc" is not one of bm, malignant, benign/);
+});

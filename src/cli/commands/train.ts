@@ -133,7 +133,18 @@ export function registerTrainCommand(program: Command): void {
         threads: integer('--threads', options.threads, 0),
         prefetch: integer('--prefetch', options.prefetch, 1),
       };
-      const summary = await runTraining(config, { runDir, resume: options.resume !== undefined });
+      // Checkpoints are written atomically at the end of each epoch, so stopping here loses only the epoch in progress.
+      const onInterrupt = () => {
+        process.stderr.write(`\nlilnet train: interrupted; continue with: lilnet train --resume ${runDir} --data ${options.data}\n`);
+        process.exit(130);
+      };
+      process.once('SIGINT', onInterrupt);
+      let summary;
+      try {
+        summary = await runTraining(config, { runDir, resume: options.resume !== undefined });
+      } finally {
+        process.removeListener('SIGINT', onInterrupt);
+      }
       if (options.json) {
         process.stdout.write(`${JSON.stringify(summary)}\n`);
         return;
