@@ -337,8 +337,20 @@ test('class names given for other tasks', () => {
   const classNames = ['HCC', 'ICC', 'FNH', 'CYST'];
   const set = read(text, { classNames });
   assert.deepEqual(set.task.classes, classNames);
-  assert.deepEqual(set.patients.map((patient) => patient.label), [3, 0]);
-  assert.throws(() => read(text, { classNames: ['HCC', 'ICC', 'FNH'] }), /4 score columns, but --classes names 3/);
-  assert.throws(() => read(text, { classNames: ['HCC', 'hcc', 'FNH', 'CYST'] }), /has an empty or repeated name/);
-  assert.throws(() => read(text, { classNames, task: 'malignant' }), /--task malignant and --classes both name/);
+  assert.deepEqual(
+    set.patients.map((patient) => patient.label),
+    [3, 0],
+  );
+  assert.throws(
+    () => read(text, { classNames: ['HCC', 'ICC', 'FNH'] }),
+    /4 score columns, but --classes names 3/,
+  );
+  assert.throws(
+    () => read(text, { classNames: ['HCC', 'hcc', 'FNH', 'CYST'] }),
+    /has an empty or repeated name/,
+  );
+  assert.throws(
+    () => read(text, { classNames, task: 'malignant' }),
+    /--task malignant and --classes both name/,
+  );
 });

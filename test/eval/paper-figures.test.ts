@@ -10,14 +10,19 @@ const fixture = (name: string): string => sharedPath('fixtures', 'paper-source-d
 const PAPER_OPTIONS = ['--auc-score', 'logits', '--label-source', 'recorded'];
 const percent = (value: number | null): string => (value === null ? 'null' : (100 * value).toFixed(1));
 
+const reports = new Map<string, EvaluationReport>();
+/** Runs `lilnet eval --json` once per argument list; several tests read the same report. */
+function evaluate(args: string[]): EvaluationReport {
+  const key = args.join('\u0000');
+  const cached = reports.get(key);
+  if (cached !== undefined) return cached;
+  const report = runLilnetJson<EvaluationReport>(['eval', ...args]);
+  reports.set(key, report);
+  return report;
+}
+
 test('benign/malignant reproduces ACC 94.7% AUC 97.2%', () => {
-  const report = runLilnetJson<EvaluationReport>([
-    'eval',
-    fixture('figure2--figure-2b-2e-lilnet.csv'),
-    '--task',
-    'bm',
-    ...PAPER_OPTIONS,
-  ]);
+  const report = evaluate([fixture('figure2--figure-2b-2e-lilnet.csv'), '--task', 'bm', ...PAPER_OPTIONS]);
   assert.equal(report.patients, 1360);
   assert.deepEqual(report.class_support, { benign: 135, malignant: 1225 });
   assert.equal(percent(report.accuracy), '94.7');
@@ -26,8 +31,7 @@ test('benign/malignant reproduces ACC 94.7% AUC 97.2%', () => {
 });
 
 test('HCC/ICC/MET reproduces ACC 88.7% AUC 95.6%', () => {
-  const report = runLilnetJson<EvaluationReport>([
-    'eval',
+  const report = evaluate([
     fixture('figure2--figure-2c-2f-lilnet.csv'),
     '--task',
     'malignant',
@@ -40,8 +44,7 @@ test('HCC/ICC/MET reproduces ACC 88.7% AUC 95.6%', () => {
 });
 
 test('HCC/ICC/MET warns about 10 recorded labels', () => {
-  const report = runLilnetJson<EvaluationReport>([
-    'eval',
+  const report = evaluate([
     fixture('figure2--figure-2c-2f-lilnet.csv'),
     '--task',
     'malignant',
@@ -55,8 +58,7 @@ test('HCC/ICC/MET warns about 10 recorded labels', () => {
 });
 
 test('HCC/ICC/MET argmax accuracy is 87.8%', () => {
-  const report = runLilnetJson<EvaluationReport>([
-    'eval',
+  const report = evaluate([
     fixture('figure2--figure-2c-2f-lilnet.csv'),
     '--task',
     'malignant',
@@ -70,8 +72,7 @@ test('HCC/ICC/MET argmax accuracy is 87.8%', () => {
 
 test('FNH/HEM/CYST gives ACC 88.6% and AUC 95.4%', () => {
   // The abstract prints 95.9%; the published per-patient logits give 95.4%.
-  const report = runLilnetJson<EvaluationReport>([
-    'eval',
+  const report = evaluate([
     fixture('figure2--figure-2d-2g-lilnet.csv'),
     '--task',
     'benign',
@@ -84,8 +85,7 @@ test('FNH/HEM/CYST gives ACC 88.6% and AUC 95.4%', () => {
 });
 
 test('bootstrap intervals cover the paper figures', () => {
-  const report = runLilnetJson<EvaluationReport>([
-    'eval',
+  const report = evaluate([
     fixture('figure2--figure-2b-2e-lilnet.csv'),
     ...PAPER_OPTIONS,
     '--bootstrap',
