@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { generateSynthDataset } from '../../src/data/synth/generate.ts';
 import { classifyCrops, listCrops } from '../../src/diagnose/classify-stage.ts';
@@ -187,4 +188,24 @@ test('HTML report prints to PDF', async () => {
   } finally {
     await browser.close();
   }
+});
+
+test('CLI prints one JSON document', () => {
+  const outDir = join(root, 'out-cli');
+  const result = spawnSync(process.execPath, ['bin/lilnet.js', 'diagnose', caseDir, '--models', modelsDir, '--out', outDir, '--json'], {
+    encoding: 'utf8',
+    env: { ...process.env, LILNET_LOG_LEVEL: 'error' },
+  });
+  assert.equal(result.status, 0, result.stderr);
+  const report = JSON.parse(result.stdout) as DiagnosisReport;
+  assert.equal(report.noFocalLesionDetected, true);
+  assert.match(result.stderr, /lilnet diagnose: warning: no focal lesion detected/);
+  assert.ok(existsSync(join(outDir, 'report.html')));
+});
+
+test('CLI rejects missing case path', () => {
+  const result = spawnSync(process.execPath, ['bin/lilnet.js', 'diagnose', join(root, 'no-such-case'), '--models', modelsDir], { encoding: 'utf8' });
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, /\[FILE_NOT_FOUND\] case path .*no-such-case not found/);
+  assert.equal(result.stdout, '');
 });
