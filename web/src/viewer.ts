@@ -28,6 +28,7 @@ export class SliceViewer {
   private lutKey = '';
   private readonly canvas = h('canvas', { class: 'slice-canvas', tabindex: 0, 'data-testid': 'slice-canvas' });
   private readonly offscreen = document.createElement('canvas');
+  private image: ImageData | null = null;
   private readonly heatmaps = new Map<string, HTMLImageElement>();
   private statusLine = h('div', { class: 'viewer-status', 'data-testid': 'viewer-status' });
   private slider = h('input', { type: 'range', min: 0, max: 0, value: 0, 'data-testid': 'slice-slider' });
@@ -266,7 +267,11 @@ export class SliceViewer {
       this.offscreen.height = rows;
     }
     const offscreenContext = this.offscreen.getContext('2d')!;
-    const image = offscreenContext.createImageData(columns, rows);
+    // One ImageData per slice size, reused: a fresh 1 MB buffer per step would keep the garbage collector busy.
+    if (!this.image || this.image.width !== columns || this.image.height !== rows) {
+      this.image = offscreenContext.createImageData(columns, rows);
+    }
+    const image = this.image;
     const pixels = new Uint32Array(image.data.buffer);
     const lut = this.lut;
     for (let i = 0; i < data.length; i += 1) {
