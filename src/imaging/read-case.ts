@@ -6,7 +6,7 @@
  * grouped by SeriesInstanceUID, slice images by folder, and each NIfTI file is one series. Files that cannot be
  * read are listed in `failedFiles` with the reason, and the rest of the case is still read.
  */
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { isLilnetError, LilnetError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
@@ -173,22 +173,44 @@ function assignPhases(
   }
 }
 
+/** Tells from the first bytes whether a file is a PNG, JPEG or BMP image, whatever its name. */
+async function hasSliceImageSignature(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4), 0, 4, 0);
+    if (bytesRead < 2) return false;
+    const png = bytesRead === 4 && buffer.readUInt32BE(0) === 0x89504e47;
+    const jpeg = buffer[0] === 0xff && buffer[1] === 0xd8;
+    const bmp = buffer[0] === 0x42 && buffer[1] === 0x4d;
+    return png || jpeg || bmp;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Reads the files that are neither NIfTI nor named as slice images as DICOM. Files that turn out to be PNG,
+ * JPEG or BMP images under another name are returned in `sliceImages` for the slice reader.
+ */
 async function readDicomGroup(
   files: string[],
   root: string,
   failures: FailureLog,
-): Promise<SeriesWithEvidence[]> {
+): Promise<{ entries: SeriesWithEvidence[]; sliceImages: string[] }> {
+  const sliceImages: string[] = [];
   const images = await mapWithConcurrency(files, READ_CONCURRENCY, async (file) => {
     try {
       return await readDicomFile(file);
     } catch (error) {
-      recordFailure(failures, file, error);
+      const notDicom = isLilnetError(error) && error.code === 'DICOM_INVALID';
+      if (notDicom && (await hasSliceImageSignature(file).catch(() => false))) sliceImages.push(file);
+      else recordFailure(failures, file, error);
       return undefined;
     }
   });
   const readable = images.filter((image): image is DicomImage => image !== undefined);
-  if (readable.length === 0) return [];
-  return assembleDicomSeries(readable).map((assembled) => ({
+  if (readable.length === 0) return { entries: [], sliceImages };
+  const entries = assembleDicomSeries(readable).map((assembled) => ({
     series: assembled.series,
     evidence: {
       seriesId: assembled.series.id,
@@ -200,6 +222,7 @@ async function readDicomGroup(
       isLabel: assembled.series.unit === 'label',
     },
   }));
+  return { entries, sliceImages };
 }
 
 async function readSliceFolder(
@@ -301,9 +324,12 @@ export async function readCase(path: string, options: ReadCaseOptions = {}): Pro
   const { failedFiles } = failures;
 
   const entries: SeriesWithEvidence[] = [];
-  entries.push(...(await readDicomGroup(dicom, root, failures)));
+  const dicomResult = await readDicomGroup(dicom, root, failures);
+  entries.push(...dicomResult.entries);
   const byFolder = new Map<string, string[]>();
-  for (const file of sliceImages) byFolder.set(dirname(file), [...(byFolder.get(dirname(file)) ?? []), file]);
+  for (const file of [...sliceImages, ...dicomResult.sliceImages]) {
+    byFolder.set(dirname(file), [...(byFolder.get(dirname(file)) ?? []), file]);
+  }
   for (const [folder, folderFiles] of byFolder)
     entries.push(...(await readSliceFolder(folder, folderFiles, root, failures)));
   entries.push(...(await readNiftiGroup(nifti, root, options, failures)));

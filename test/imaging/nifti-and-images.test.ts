@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -9,6 +9,7 @@ import { readNiftiFile } from '../../src/imaging/nifti.ts';
 import { readCase, readSliceImage } from '../../src/imaging/read-case.ts';
 import { orderSliceFiles } from '../../src/imaging/slice-images.ts';
 import { isLilnetError } from '../../src/errors.ts';
+import { sharedPath } from '../helpers/shared.ts';
 
 const root = await mkdtemp(join(tmpdir(), 'lilnet-nifti-images-'));
 after(() => rm(root, { recursive: true, force: true }));
@@ -291,4 +292,23 @@ test('phase folders of slice images', async () => {
   assert.deepEqual(phases, ['AP:folder-name:20', 'NC:folder-name:10', 'PVP:folder-name:30']);
   assert.ok(ctCase.warnings.includes('missing phases: DP'));
   assert.ok(ctCase.series.every((series) => series.unit === 'grey'));
+});
+
+test('slice images without extension are found', async () => {
+  const folder = join(root, 'no-extension');
+  await mkdir(folder);
+  for (const index of [0, 1, 2, 10]) {
+    await copyFile(
+      sharedPath('data', 'real-ct', 'cases', 'case-02', `${index}.jpg`),
+      join(folder, String(index)),
+    );
+  }
+  const ctCase = await readCase(folder);
+  assert.deepEqual(ctCase.failedFiles, []);
+  assert.equal(ctCase.series.length, 1);
+  assert.equal(ctCase.series[0].unit, 'grey');
+  assert.deepEqual(
+    ctCase.series[0].sliceFiles.map((file) => basename(file)),
+    ['0', '1', '2', '10'],
+  );
 });
