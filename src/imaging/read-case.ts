@@ -65,8 +65,8 @@ function isSkipped(file: string): boolean {
 }
 
 /**
- * Lists the files under a folder recursively, following symbolic links (PACS exports and study archives often
- * link series folders). `visited` holds the real paths of folders already listed, so link cycles end.
+ * Lists the files under a folder recursively, following symbolic links to files and folders. `visited`
+ * contains the real paths of the folders already listed, so link cycles end.
  */
 async function listFiles(folder: string, visited = new Set<string>()): Promise<string[]> {
   const realFolder = await realpath(folder);
