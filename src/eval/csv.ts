@@ -27,6 +27,16 @@ export function decodeCsvBytes(bytes: Uint8Array): string {
   }
 }
 
+/** Splits CSV text without any quote character: one record per non-blank line, cells split at commas. */
+function splitUnquotedRecords(text: string): { cells: string[]; line: number }[] {
+  const records: { cells: string[]; line: number }[] = [];
+  const lines = text.split(/\r\n|\n|\r/);
+  for (let index = 0; index < lines.length; index += 1) {
+    if (lines[index].trim() !== '') records.push({ cells: lines[index].split(','), line: index + 1 });
+  }
+  return records;
+}
+
 /** Splits CSV text into records of raw cells, tracking the line on which each record starts. */
 function splitRecords(text: string, source: string): { cells: string[]; line: number }[] {
   const records: { cells: string[]; line: number }[] = [];
@@ -95,7 +105,8 @@ function splitRecords(text: string, source: string): { cells: string[]; line: nu
 /** Parses CSV text into a header and rows of equal width; `source` names the input in error messages. */
 export function parseCsv(text: string, source = '<string>'): CsvTable {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const records = splitRecords(body, source);
+  // Most prediction tables contain no quotes; splitting them directly is several times faster.
+  const records = body.includes('"') ? splitRecords(body, source) : splitUnquotedRecords(body);
   if (records.length === 0) {
     throw new LilnetError('EVAL_CSV_MALFORMED', `${source} is empty: no header row found`, {
       hint: 'write a header row naming the columns, then one row per patient or image',
