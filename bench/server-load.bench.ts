@@ -1,7 +1,7 @@
 /**
- * Load test of the HTTP API: this process starts `lilnet serve` as a child process on loopback, prepares one
- * finished case and one case with a running job, then sends result reads (the finished job's result and
- * slices of its series) from this process while the job runs, and again with the server idle.
+ * Load test of the HTTP API. This process starts `lilnet serve` as a child process on loopback and prepares one
+ * finished case and one case with a running job. It then sends result reads (the finished job's result and the
+ * slices of its series) while the job runs, and again with the server idle.
  *
  * Usage: node --import tsx bench/server-load.bench.ts [maxRequests=4000] [maxSeconds=15] [concurrency=8] [kind=ingest]
  * Every request goes to 127.0.0.1; each phase stops at maxRequests or maxSeconds, whichever comes first.

@@ -1,8 +1,8 @@
 /**
- * Scrolling speed of the web viewer on a large case: a synthetic 300-slice 512 x 512 CT series (DICOM written
- * by lilnet's writer) is uploaded and ingested on a loopback server, then headless Chromium steps through every
+ * Scrolling speed of the web viewer on a large case. A synthetic 300-slice 512 x 512 CT series (DICOM written
+ * by lilnet's writer) is uploaded and ingested on a loopback server. Headless Chromium then steps through every
  * slice with the arrow key. Inside the page, each step is timed from the key event to the canvas showing the
- * new slice: once with an empty cache (slices fetched while scrolling, helped by prefetch) and once warm.
+ * new slice, once with an empty cache (slices fetched while scrolling, helped by prefetch) and once warm.
  *
  * Usage: node --import tsx bench/viewer-scroll.bench.ts [slices=300]
  */
@@ -19,7 +19,7 @@ const slices = Number(process.argv[2] ?? 300);
 const SIZE = 512;
 const PASSWORD = 'bench password 1';
 
-/** A body ellipse of soft tissue with a liver-like region and a lesion whose size changes along z. */
+/** Builds a body ellipse of soft tissue with a liver-like region and a lesion whose size changes along z. */
 function phantom(): Int16Array {
   const values = new Int16Array(SIZE * SIZE * slices);
   for (let z = 0; z < slices; z += 1) {
@@ -29,7 +29,10 @@ function phantom(): Int16Array {
         const body = ((x - 256) / 220) ** 2 + ((y - 256) / 170) ** 2 <= 1;
         const liver = ((x - 190) / 110) ** 2 + ((y - 240) / 90) ** 2 <= 1;
         const lesion = (x - 170) ** 2 + (y - 230) ** 2 <= lesionRadius ** 2;
-        const hu = !body ? -1000 : lesion ? 20 : liver ? 60 : 40;
+        let hu = -1000;
+        if (lesion && body) hu = 20;
+        else if (liver && body) hu = 60;
+        else if (body) hu = 40;
         values[x + SIZE * (y + SIZE * z)] = hu + ((x * 7 + y * 13 + z * 17) % 11) - 5;
       }
     }

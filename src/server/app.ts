@@ -36,7 +36,7 @@ export interface LilnetServer {
 export async function buildServer(config: ServerConfig): Promise<{ app: FastifyInstance; context: ServerContext }> {
   const paths = dataPaths(config.dataDir);
   await mkdir(paths.cases, { recursive: true });
-  // Staging holds half-received uploads only; whatever a previous run left there is incomplete.
+  // Staging contains half-received uploads only, so whatever a previous run left there is incomplete.
   await rm(paths.staging, { recursive: true, force: true });
   await mkdir(paths.staging, { recursive: true });
 

@@ -1,4 +1,4 @@
-/** What every route module receives. */
+/** The shared state that every route module receives. */
 import type { AuditLog } from './audit.ts';
 import { dataPaths, type ServerConfig } from './config.ts';
 import type { Db } from './database.ts';

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -89,7 +89,6 @@ async function extractZip(
   budget: { bytes: number },
   kinds: Partial<Record<UploadFileKind, number>>,
 ): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
   const data = await readFile(zipPath);
   let entries = 0;
   let declaredBytes = 0;
@@ -122,8 +121,8 @@ async function extractZip(
     });
   }
   for (const [name, content] of Object.entries(files)) {
-    // NOTE: the declared sizes were checked before unpacking; the real sizes are checked here, after fflate
-    // has unpacked the entry in memory, so a zip that lies about its sizes costs memory before it is rejected.
+    // NOTE: the declared sizes were checked before unpacking. The real sizes are checked only here, after fflate
+    // has unpacked the entries in memory, so a zip that lies about its sizes costs memory before it is rejected.
     budget.bytes += content.byteLength;
     if (content.byteLength > limits.maxFileBytes || budget.bytes > limits.maxRequestBytes) {
       throw new LilnetError('UPLOAD_TOO_LARGE', `zip ${zipName} unpacks to more than the server's upload limit`, {

@@ -42,7 +42,7 @@ export function registerWebRoutes(app: FastifyInstance, assets: WebAssets): void
   app.get('/app.js', options, async (_request, reply) =>
     reply.header('Content-Type', 'text/javascript; charset=utf-8').header('Cache-Control', 'no-cache').send(assets.appJs),
   );
-  // Browsers ask for a favicon on their own; an empty answer keeps a 404 out of their consoles.
+  // Browsers request a favicon on their own. An empty 204 response keeps a 404 out of their consoles.
   app.get('/favicon.ico', options, async (_request, reply) => reply.status(204).send());
   app.get('/app.css', options, async (_request, reply) =>
     reply.header('Content-Type', 'text/css; charset=utf-8').header('Cache-Control', 'no-cache').send(assets.appCss),

@@ -1,8 +1,8 @@
 /**
  * End-to-end test of the web application in headless Chromium (Debian's /usr/bin/chromium driven by
- * playwright-core) against a real server on loopback: sign in, upload a real CT case, run the job, scroll,
- * change the window, toggle overlays, switch language and download the report. Screenshots go to
- * test-artifacts/web/.
+ * playwright-core) against a real server on loopback. It signs in, uploads a real CT case, runs the job,
+ * scrolls, changes the window, toggles overlays, switches language and downloads the report. Screenshots go
+ * to test-artifacts/web/.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -59,7 +59,9 @@ export function renderDiagnosisPanel(
   if (report.lesions.length === 0) panel.append(h('p', {}, t('diagnosis.noLesion')));
   for (const lesion of report.lesions) {
     const first = lesion.phases[0];
-    const diameter = first?.maxDiameterMm !== null && first?.maxDiameterMm !== undefined ? `${first.maxDiameterMm.toFixed(1)} mm` : first ? `${first.maxDiameterPx} px` : '–';
+    let diameter = '–';
+    if (first && first.maxDiameterMm !== null) diameter = `${first.maxDiameterMm.toFixed(1)} mm`;
+    else if (first) diameter = `${first.maxDiameterPx} px`;
     panel.append(
       h(
         'div',

@@ -308,7 +308,11 @@ function route(): void {
 
 async function start(): Promise<void> {
   document.documentElement.lang = language();
-  onLanguageChange(() => (page ? renderCasePage() : user ? void renderCaseList() : renderLogin()));
+  onLanguageChange(() => {
+    if (page) renderCasePage();
+    else if (user) void renderCaseList();
+    else renderLogin();
+  });
   window.addEventListener('hashchange', route);
   try {
     const session = await request<{ user: User | null; csrfToken: string | null }>('GET', '/api/auth/session');

@@ -15,6 +15,6 @@ export function fillWindowLut(lut: Uint8Array, offset: number, window: DisplayWi
   const scale = 255 / Math.max(1, window.width);
   for (let index = 0; index < lut.length; index += 1) {
     const grey = (index - offset - low) * scale;
-    lut[index] = grey <= 0 ? 0 : grey >= 255 ? 255 : Math.round(grey);
+    lut[index] = Math.round(Math.min(255, Math.max(0, grey)));
   }
 }

@@ -1,6 +1,6 @@
 /**
- * `lilnet serve`: the HTTP API and the clinician's web application. Listens on loopback unless --host says
- * otherwise. `--init-admin <name>` creates the first admin account before serving, with the password taken
+ * `lilnet serve`: the HTTP API and the clinician's web application. Listens on loopback unless --host sets
+ * another address. `--init-admin <name>` creates the first admin account before serving, with the password taken
  * from LILNET_ADMIN_PASSWORD or read from stdin.
  */
 import { mkdir } from 'node:fs/promises';

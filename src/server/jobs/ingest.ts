@@ -20,8 +20,7 @@ function toSixteenBit(series: Series, z: number, voxelType: 'int16' | 'uint16'):
   const min = voxelType === 'int16' ? -32768 : 0;
   const max = voxelType === 'int16' ? 32767 : 65535;
   for (let i = 0; i < size; i += 1) {
-    const value = Math.round(source[i]);
-    target[i] = value < min ? min : value > max ? max : value;
+    target[i] = Math.min(max, Math.max(min, Math.round(source[i])));
   }
   return Buffer.from(target.buffer, target.byteOffset, target.byteLength);
 }
@@ -38,7 +37,7 @@ async function writeVolume(path: string, series: Series, voxelType: 'int16' | 'u
   }
 }
 
-/** Returns the phase the user gave the upload that holds the series' first file, if any. */
+/** Returns the phase the user gave the upload that contains the series' first file, if any. */
 function userPhase(request: JobRequest, series: Series): Phase | null {
   const first = series.sliceFiles[0];
   if (!first) return null;

@@ -39,7 +39,7 @@ async function run(request: JobRequest): Promise<void> {
   await send({ type: 'done' });
 }
 
-// The server's death closes the IPC channel; a job without its server has nobody to report to.
+// The server's death closes the IPC channel, and a job without its server cannot report its result.
 process.on('disconnect', () => process.exit(3));
 
 process.once('message', (request: JobRequest) => {

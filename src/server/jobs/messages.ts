@@ -4,7 +4,7 @@ import type { DisplayWindow, Phase, PhaseSource, VoxelUnit, VolumeGeometry } fro
 export type JobKind = 'ingest' | 'diagnose';
 export const JOB_KINDS: readonly JobKind[] = ['ingest', 'diagnose'];
 
-/** What the server sends to a fresh job process. */
+/** The request the server sends to a fresh job process. */
 export interface JobRequest {
   jobId: string;
   kind: JobKind;

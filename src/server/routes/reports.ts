@@ -1,6 +1,6 @@
 /** Diagnosis reports (JSON, HTML) and overlay images of the newest result of a case. */
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { LilnetError } from '../../errors.ts';
@@ -93,7 +93,7 @@ export function registerReportRoutes(app: FastifyInstance, context: ServerContex
         });
       }
       const head = Buffer.alloc(8);
-      const handle = await (await import('node:fs/promises')).open(path, 'r');
+      const handle = await open(path, 'r');
       await handle.read(head, 0, 8, 0).finally(() => handle.close());
       if (!head.equals(PNG_SIGNATURE)) {
         throw new LilnetError('INTERNAL', `overlay ${file} is not a PNG file`, { hint: 'run the diagnosis again' });
