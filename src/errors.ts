@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   CONFLICT: 'an API request conflicts with the current state (a running job, an existing user)',
   UPLOAD_TOO_LARGE: 'an upload exceeds the file size, total size or file count limit of the server',
   UPLOAD_INVALID: 'an uploaded file is not DICOM, NIfTI, PNG, JPEG or a zip of them, or a zip entry is unsafe',
+  LOGIN_RATE_LIMITED: 'too many failed sign-ins for one user name or address in a short time',
   // Evaluation (src/eval)
   EVAL_CSV_MALFORMED: 'a CSV table is empty, has a bad header, an unclosed quote or a row of the wrong width',
   EVAL_COLUMNS_INVALID: 'a predictions or reader CSV lacks a required column or does not match the task',
