@@ -17,6 +17,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   FILE_NOT_FOUND: 404,
   CONFLICT: 409,
   UPLOAD_TOO_LARGE: 413,
+  LOGIN_RATE_LIMITED: 429,
 };
 
 /** Fastify and plugin error codes that mean the upload was too large, with the message to send. */

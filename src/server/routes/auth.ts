@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { LilnetError } from '../../errors.ts';
 import type { ServerContext } from '../context.ts';
+import { LoginThrottle } from '../login-throttle.ts';
 import { requireSession, SESSION_COOKIE } from '../security.ts';
 import { authenticate, createSession, createUser, deleteSession, listUsers, type Role } from '../users.ts';
 
@@ -12,6 +13,7 @@ const USER_SCHEMA = {
 
 export function registerAuthRoutes(app: FastifyInstance, context: ServerContext): void {
   const { db, config, audit } = context;
+  const throttle = new LoginThrottle();
 
   app.post<{ Body: { name: string; password: string } }>(
     '/api/auth/login',
@@ -29,13 +31,21 @@ export function registerAuthRoutes(app: FastifyInstance, context: ServerContext)
       },
     },
     async (request, reply) => {
+      try {
+        throttle.check(request.body.name, request.ip);
+      } catch (error) {
+        audit.record({ action: 'login-throttled', detail: { name: request.body.name }, remoteAddress: request.ip });
+        throw error;
+      }
       const user = await authenticate(db, request.body.name, request.body.password);
       if (!user) {
+        throttle.recordFailure(request.body.name, request.ip);
         audit.record({ action: 'login-failed', detail: { name: request.body.name }, remoteAddress: request.ip });
         throw new LilnetError('LOGIN_FAILED', 'wrong user name or password', {
           hint: 'check both; an admin can create accounts with POST /api/users',
         });
       }
+      throttle.recordSuccess(request.body.name, request.ip);
       const { token, session } = createSession(db, user, config.sessionLifetimeMs);
       audit.record({ action: 'login', user, remoteAddress: request.ip });
       reply.setCookie(SESSION_COOKIE, token, {
