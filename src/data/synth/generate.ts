@@ -19,7 +19,7 @@ import { applyWindow } from '../../imaging/window.ts';
 import { cropGrey, writeGreyImage } from './image-file.ts';
 import { resolveSynthOptions, type SynthOptions } from './options.ts';
 import { FIELD_OF_VIEW_MM, depthToSlice, samplePatient, type SynthPatient } from './patient.ts';
-import { pixelToMm, renderRegion, renderSlice } from './render.ts';
+import { pixelToMm, renderRegion, renderSlicePhases } from './render.ts';
 import { crossSectionFraction, lesionTruth, sizeBinOf, type LesionTruth, type PixelBox, type SizeBin } from './truth.ts';
 import { SYNTH_PHASES, type SynthPhase } from './tissue.ts';
 
@@ -157,27 +157,29 @@ async function writePatient(plan: PatientPlan, options: SynthOptions, counters: 
   const wantDicom = options.outputs.includes('dicom');
   const detectionSplit = plan.split === 'train' ? 'train' : 'val';
 
-  for (const phase of SYNTH_PHASES) {
-    const cropFolder = CROP_FOLDERS[phase];
-    const cropsHere = wantCrops && cropFolder !== undefined;
-    const detectionHere = wantDetection && options.detectionPhases.includes(phase);
-    if (!cropsHere && !detectionHere && !wantDicom) continue;
+  const cropsIn = (phase: SynthPhase) => wantCrops && CROP_FOLDERS[phase] !== undefined;
+  const detectionIn = (phase: SynthPhase) => wantDetection && options.detectionPhases.includes(phase);
+  const phases = SYNTH_PHASES.filter((phase) => cropsIn(phase) || detectionIn(phase) || wantDicom);
+  const volumes = new Map<SynthPhase, Float32Array>();
+  if (wantDicom) for (const phase of phases) volumes.set(phase, new Float32Array(size * size * slices));
+  for (const phase of phases) {
+    if (cropsIn(phase)) await mkdir(join(options.outDir, 'crops', patient.id, CROP_FOLDERS[phase]!), { recursive: true });
+  }
+  const cropSliceSet = new Set(plan.cropSlices.flat());
+  const needed = new Set<number>([...cropSliceSet, ...(wantDetection ? plan.detectionSlices : [])]);
+  if (wantDicom) for (let slice = 0; slice < slices; slice++) needed.add(slice);
 
-    const needed = new Set<number>();
-    if (cropsHere) for (const list of plan.cropSlices) for (const slice of list) needed.add(slice);
-    if (detectionHere) for (const slice of plan.detectionSlices) needed.add(slice);
-    if (wantDicom) for (let slice = 0; slice < slices; slice++) needed.add(slice);
-
-    const volume = wantDicom ? new Float32Array(size * size * slices) : null;
+  // Slice by slice, so that one anatomy pass serves every phase that needs the whole slice.
+  for (const slice of [...needed].sort((a, b) => a - b)) {
+    const wholePhases = phases.filter((phase) => wantDicom || (detectionIn(phase) && plan.detectionSlices.includes(slice)));
+    const wholeImages = wholePhases.length > 0 ? renderSlicePhases(patient, wholePhases, slice) : [];
     const writes: Promise<void>[] = [];
-    if (cropsHere) await mkdir(join(options.outDir, 'crops', patient.id, cropFolder), { recursive: true });
-
-    for (const slice of [...needed].sort((a, b) => a - b)) {
-      const wholeSlice = volume !== null || (detectionHere && plan.detectionSlices.includes(slice));
-      const hu = wholeSlice ? renderSlice(patient, phase, slice) : null;
-      if (volume && hu) volume.set(hu, slice * size * size);
-      const grey = hu && (cropsHere || detectionHere) ? applyWindow(hu, options.window) : null;
-      if (cropsHere) {
+    for (const phase of phases) {
+      const wholeIndex = wholePhases.indexOf(phase);
+      const hu = wholeIndex >= 0 ? wholeImages[wholeIndex] : null;
+      volumes.get(phase)?.set(hu!, slice * size * size);
+      const grey = hu && (cropsIn(phase) || detectionIn(phase)) ? applyWindow(hu, options.window) : null;
+      if (cropsIn(phase) && cropSliceSet.has(slice)) {
         plan.cropSlices.forEach((list, lesionIndex) => {
           if (!list.includes(slice)) return;
           const box = plan.truths[lesionIndex].boxes[phase].find((b) => b.slice === slice);
@@ -188,12 +190,12 @@ async function writePatient(plan: PatientPlan, options: SynthOptions, counters: 
             ? cropGrey(grey, size, x0, y0, side, side)
             : applyWindow(renderRegion(patient, phase, slice, { x0, y0, x1: x0 + side, y1: y0 + side }), options.window);
           const name = `IMG-${String(SERIES_NUMBERS[phase]).padStart(4, '0')}-${String(slice + 1).padStart(5, '0')}_${lesionIndex}.${options.imageFormat}`;
-          const path = join(options.outDir, 'crops', patient.id, cropFolder!, name);
+          const path = join(options.outDir, 'crops', patient.id, CROP_FOLDERS[phase]!, name);
           writes.push(writeGreyImage(path, pixels, side, side, options.imageFormat));
           counters.cropFiles++;
         });
       }
-      if (grey && detectionHere && plan.detectionSlices.includes(slice)) {
+      if (grey && detectionIn(phase) && plan.detectionSlices.includes(slice)) {
         const stem = `${patient.id}_${phase}_${String(slice).padStart(3, '0')}`;
         const lines: string[] = [];
         plan.truths.forEach((truth, lesionIndex) => {
@@ -217,11 +219,11 @@ async function writePatient(plan: PatientPlan, options: SynthOptions, counters: 
       }
     }
     await Promise.all(writes);
+  }
 
-    if (volume) {
-      const files = await writeCtSeriesDicom(join(options.outDir, 'cases', patient.id, phase), dicomInput(patient, phase, volume, options));
-      counters.dicomFiles += files.length;
-    }
+  for (const [phase, volume] of volumes) {
+    const files = await writeCtSeriesDicom(join(options.outDir, 'cases', patient.id, phase), dicomInput(patient, phase, volume, options));
+    counters.dicomFiles += files.length;
   }
 
   // truth.json is written for every patient, whichever outputs were chosen.

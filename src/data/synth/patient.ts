@@ -109,7 +109,9 @@ export function samplePatient(options: SynthPatientOptions): SynthPatient {
   };
   const phaseShiftMm = {} as Record<SynthPhase, [number, number]>;
   for (const phase of SYNTH_PHASES) {
-    phaseShiftMm[phase] = phase === 'NC' ? [0, 0] : [rng.normal(0, 1.5), rng.normal(0, 2)];
+    // Whole pixels, so that a phase is a translation of the anatomy and one anatomy pass serves every phase.
+    const shift = phase === 'NC' ? [0, 0] : [rng.normal(0, 1.5), rng.normal(0, 2)];
+    phaseShiftMm[phase] = [Math.round(shift[0] / geometry.pixelSpacingMm) * geometry.pixelSpacingMm, Math.round(shift[1] / geometry.pixelSpacingMm) * geometry.pixelSpacingMm];
   }
   const patient: SynthPatient = {
     id: `SYN${String(options.index + 1).padStart(4, '0')}`,

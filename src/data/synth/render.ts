@@ -211,7 +211,13 @@ export interface PixelRegion {
  */
 export function renderSlice(patient: SynthPatient, phase: SynthPhase, sliceIndex: number, options: { noise?: boolean } = {}): Float32Array {
   const size = patient.geometry.size;
-  return renderRegion(patient, phase, sliceIndex, { x0: 0, y0: 0, x1: size, y1: size }, options);
+  return renderRegionPhases(patient, [phase], sliceIndex, { x0: 0, y0: 0, x1: size, y1: size }, options)[0];
+}
+
+/** Renders whole slice `sliceIndex` in several phases with one pass over the anatomy; same values as {@link renderSlice}. */
+export function renderSlicePhases(patient: SynthPatient, phases: readonly SynthPhase[], sliceIndex: number): Float32Array[] {
+  const size = patient.geometry.size;
+  return renderRegionPhases(patient, phases, sliceIndex, { x0: 0, y0: 0, x1: size, y1: size });
 }
 
 /**
@@ -225,36 +231,41 @@ export function renderRegion(
   region: PixelRegion,
   options: { noise?: boolean } = {},
 ): Float32Array {
+  return renderRegionPhases(patient, [phase], sliceIndex, region, options)[0];
+}
+
+/** Shift of a phase in whole pixels (the sampled shifts are multiples of the pixel spacing). */
+function shiftPixels(patient: SynthPatient, phase: SynthPhase): [number, number] {
+  const [x, y] = patient.phaseShiftMm[phase];
+  const spacing = patient.geometry.pixelSpacingMm;
+  return [Math.round(x / spacing), Math.round(y / spacing)];
+}
+
+/**
+ * Paints the normal anatomy of a slice over `region` in anatomy pixel coordinates (before any phase shift),
+ * blending every phase's tissue values at once, so the shapes are evaluated once for all phases.
+ */
+function paintAnatomy(patient: SynthPatient, phases: readonly SynthPhase[], zMm: number, region: PixelRegion): Float32Array[] {
   const { size, pixelSpacingMm } = patient.geometry;
-  const zMm = sliceDepthMm(patient.geometry, sliceIndex);
-  const [shiftX, shiftY] = patient.phaseShiftMm[phase];
   const profile = patient.profile;
-  const layers = anatomyLayers(patient, zMm).map((layer) => ({ ...layer, hu: tissueHu(layer.tissue, phase, profile) }));
-  const vessels = vesselSections(patient, zMm).map((v) => ({ ...v, bounds: ellipseBounds(v.shape), hu: tissueHu(v.tissue, phase, profile) }));
+  const layers = anatomyLayers(patient, zMm).map((layer) => ({ ...layer, hu: phases.map((phase) => tissueHu(layer.tissue, phase, profile)) }));
+  const vessels = vesselSections(patient, zMm).map((v) => ({ ...v, bounds: ellipseBounds(v.shape), hu: phases.map((phase) => tissueHu(v.tissue, phase, profile)) }));
   const liverLayer = layers.find((layer) => layer.tissue === 'liver');
   const textureSeed = hashSeed(patient.seed, 101);
   const edgeMm = pixelSpacingMm;
-  const lesions = patient.lesions
-    .filter((lesion) => Math.abs(zMm - lesion.centreMm[2]) < lesion.semiAxesMm[2] + lesion.marginWidthMm)
-    .map((lesion) => {
-      const reach = lesion.diameterMm / 2 + 2 * lesion.marginWidthMm + edgeMm;
-      return { lesion, bounds: [lesion.centreMm[0] - reach, lesion.centreMm[1] - reach, lesion.centreMm[0] + reach, lesion.centreMm[1] + reach] };
-    });
   const bodyReach = patient.anatomy.body.semiAxes[0] + 2 * edgeMm;
   const width = region.x1 - region.x0;
   const height = region.y1 - region.y0;
+  const phaseCount = phases.length;
+  const images = phases.map(() => new Float32Array(width * height).fill(-1000));
+  const value = new Float64Array(phaseCount);
 
-  const image = new Float32Array(width * height);
   for (let row = region.y0; row < region.y1; row++) {
-    const y = pixelToMm(row, size, pixelSpacingMm) - shiftY;
+    const y = pixelToMm(row, size, pixelSpacingMm);
     for (let column = region.x0; column < region.x1; column++) {
-      const x = pixelToMm(column, size, pixelSpacingMm) - shiftX;
-      const out = (row - region.y0) * width + (column - region.x0);
-      let value = -1000;
-      if (Math.abs(x - patient.anatomy.body.centre[0]) > bodyReach) {
-        image[out] = value;
-        continue;
-      }
+      const x = pixelToMm(column, size, pixelSpacingMm);
+      if (Math.abs(x - patient.anatomy.body.centre[0]) > bodyReach) continue;
+      value.fill(-1000);
       let liverCoverage = 0;
       for (const layer of layers) {
         const [xMin, yMin, xMax, yMax] = layer.bounds;
@@ -264,9 +275,9 @@ export function renderRegion(
         if (layer === liverLayer) {
           liverCoverage = alpha;
           const texture = 4 * fractalNoise3(textureSeed, x / 9, y / 9, zMm / 9);
-          value += (layer.hu + texture - value) * alpha;
+          for (let p = 0; p < phaseCount; p++) value[p] += (layer.hu[p] + texture - value[p]) * alpha;
         } else {
-          value += (layer.hu - value) * alpha;
+          for (let p = 0; p < phaseCount; p++) value[p] += (layer.hu[p] - value[p]) * alpha;
           if (layer.tissue === 'aorta' || layer.tissue === 'ivc') liverCoverage *= 1 - alpha;
         }
       }
@@ -275,24 +286,83 @@ export function renderRegion(
           const [xMin, yMin, xMax, yMax] = vessel.bounds;
           if (x < xMin - edgeMm || x > xMax + edgeMm || y < yMin - edgeMm || y > yMax + edgeMm) continue;
           const alpha = coverage(ellipseDistance(x, y, vessel.shape), edgeMm) * liverCoverage;
-          if (alpha > 0) value += (vessel.hu - value) * alpha;
+          if (alpha > 0) for (let p = 0; p < phaseCount; p++) value[p] += (vessel.hu[p] - value[p]) * alpha;
         }
       }
-      for (const { lesion, bounds } of lesions) {
-        if (x < bounds[0] || x > bounds[2] || y < bounds[1] || y > bounds[3]) continue;
-        const sample = sampleLesionAt(lesion, x, y, zMm, pixelSpacingMm);
-        if (sample.coverage === 0) continue;
-        const hu = lesionHu(lesion, phase, { rho: Math.min(sample.rho, 1), angle: sample.angle, xMm: x, yMm: y, zMm }, profile);
-        value += (hu - value) * sample.coverage;
-      }
-      image[out] = value;
+      const out = (row - region.y0) * width + (column - region.x0);
+      for (let p = 0; p < phaseCount; p++) images[p][out] = value[p];
     }
   }
-  if (options.noise !== false) {
-    addCorrelatedNoise(image, region, patient.noiseStdHu, hashSeed(patient.seed, SYNTH_PHASES.indexOf(phase), sliceIndex, 7));
-  }
-  for (let i = 0; i < image.length; i++) image[i] = Math.max(MIN_HU, Math.round(image[i]));
-  return image;
+  return images;
+}
+
+/** Renders a rectangle of a slice in several phases; element i is phase `phases[i]`. */
+export function renderRegionPhases(
+  patient: SynthPatient,
+  phases: readonly SynthPhase[],
+  sliceIndex: number,
+  region: PixelRegion,
+  options: { noise?: boolean } = {},
+): Float32Array[] {
+  const { size, pixelSpacingMm } = patient.geometry;
+  const zMm = sliceDepthMm(patient.geometry, sliceIndex);
+  const profile = patient.profile;
+  const width = region.x1 - region.x0;
+  const height = region.y1 - region.y0;
+
+  // One anatomy pass over the union of the region seen through every phase's shift.
+  const shifts = phases.map((phase) => shiftPixels(patient, phase));
+  const anatomyRegion: PixelRegion = {
+    x0: region.x0 - Math.max(...shifts.map(([dx]) => dx)),
+    y0: region.y0 - Math.max(...shifts.map(([, dy]) => dy)),
+    x1: region.x1 - Math.min(...shifts.map(([dx]) => dx)),
+    y1: region.y1 - Math.min(...shifts.map(([, dy]) => dy)),
+  };
+  const anatomyWidth = anatomyRegion.x1 - anatomyRegion.x0;
+  const anatomy = paintAnatomy(patient, phases, zMm, anatomyRegion);
+  const edgeMm = pixelSpacingMm;
+  const lesions = patient.lesions
+    .filter((lesion) => Math.abs(zMm - lesion.centreMm[2]) < lesion.semiAxesMm[2] + lesion.marginWidthMm)
+    .map((lesion) => {
+      const reach = lesion.diameterMm / 2 + 2 * lesion.marginWidthMm + edgeMm;
+      return { lesion, bounds: [lesion.centreMm[0] - reach, lesion.centreMm[1] - reach, lesion.centreMm[0] + reach, lesion.centreMm[1] + reach] };
+    });
+
+  return phases.map((phase, p) => {
+    const [dx, dy] = shifts[p];
+    const [shiftX, shiftY] = patient.phaseShiftMm[phase];
+    const image = new Float32Array(width * height);
+    for (let row = region.y0; row < region.y1; row++) {
+      const anatomyRow = row - dy - anatomyRegion.y0;
+      for (let column = region.x0; column < region.x1; column++) {
+        image[(row - region.y0) * width + (column - region.x0)] = anatomy[p][anatomyRow * anatomyWidth + (column - dx - anatomyRegion.x0)];
+      }
+    }
+    for (const { lesion, bounds } of lesions) {
+      // Pixels whose lesion-frame position falls inside the lesion's reach.
+      const columnStart = Math.max(region.x0, Math.floor(mmToPixel(bounds[0] + shiftX, size, pixelSpacingMm)));
+      const columnEnd = Math.min(region.x1 - 1, Math.ceil(mmToPixel(bounds[2] + shiftX, size, pixelSpacingMm)));
+      const rowStart = Math.max(region.y0, Math.floor(mmToPixel(bounds[1] + shiftY, size, pixelSpacingMm)));
+      const rowEnd = Math.min(region.y1 - 1, Math.ceil(mmToPixel(bounds[3] + shiftY, size, pixelSpacingMm)));
+      for (let row = rowStart; row <= rowEnd; row++) {
+        const y = pixelToMm(row, size, pixelSpacingMm) - shiftY;
+        for (let column = columnStart; column <= columnEnd; column++) {
+          const x = pixelToMm(column, size, pixelSpacingMm) - shiftX;
+          const sample = sampleLesionAt(lesion, x, y, zMm, pixelSpacingMm);
+          if (sample.coverage === 0) continue;
+          const hu = lesionHu(lesion, phase, { rho: Math.min(sample.rho, 1), angle: sample.angle, xMm: x, yMm: y, zMm }, profile);
+          const index = (row - region.y0) * width + (column - region.x0);
+          image[index] += (hu - image[index]) * sample.coverage;
+        }
+      }
+    }
+    if (options.noise !== false) {
+      addCorrelatedNoise(image, region, patient.noiseStdHu, hashSeed(patient.seed, SYNTH_PHASES.indexOf(phase), sliceIndex, 7));
+    }
+    // Adding 0 turns -0 into 0, as an integer-valued scanner image has no negative zero.
+    for (let i = 0; i < image.length; i++) image[i] = Math.max(MIN_HU, Math.round(image[i])) + 0;
+    return image;
+  });
 }
 
 /**
