@@ -6,7 +6,7 @@
   "targets": [
     {
       "target_name": "lilnet_torch",
-      "sources": ["src/addon.cc", "src/tensor.cc", "src/ops.cc", "src/autograd.cc"],
+      "sources": ["src/addon.cc", "src/allocator.cc", "src/tensor.cc", "src/ops.cc", "src/autograd.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "<@(libtorch_include_dirs)"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],

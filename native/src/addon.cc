@@ -4,6 +4,7 @@
 namespace lilnet {
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  InstallCachingAllocator();
   AddonData* data = new AddonData();
   data->tensorConstructor = Napi::Persistent(TensorHandle::DefineClass(env));
   env.SetInstanceData(data);
@@ -11,6 +12,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterTensorFunctions(env, exports);
   RegisterOpFunctions(env, exports);
   RegisterAutogradFunctions(env, exports);
+  RegisterAllocatorFunctions(env, exports);
   return exports;
 }
 

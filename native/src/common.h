@@ -56,6 +56,9 @@ Napi::Value Wrap(Napi::Env env, at::Tensor tensor);
 void RegisterTensorFunctions(Napi::Env env, Napi::Object exports);
 void RegisterOpFunctions(Napi::Env env, Napi::Object exports);
 void RegisterAutogradFunctions(Napi::Env env, Napi::Object exports);
+void RegisterAllocatorFunctions(Napi::Env env, Napi::Object exports);
+// Makes libtorch allocate CPU tensors through lilnet's caching allocator (allocator.cc).
+void InstallCachingAllocator();
 
 }  // namespace lilnet
 

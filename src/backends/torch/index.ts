@@ -2,6 +2,9 @@
 export { ADDON_PATH, isTorchAvailable, nativeTorch } from './native.ts';
 export {
   TorchTensor,
+  cachedTensorBytes,
+  copyInto,
+  emptyTensorCache,
   getNumThreads,
   int64Tensor,
   keep,

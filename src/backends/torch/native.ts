@@ -31,6 +31,8 @@ export interface NativeTorch {
   clone(x: H): H;
   copyInto(destination: H, source: H): void;
   liveTensorCount(): number;
+  emptyCache(): void;
+  cachedBytes(): number;
   setNumThreads(threads: number): void;
   getNumThreads(): number;
   manualSeed(seed: number): void;

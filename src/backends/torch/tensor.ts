@@ -234,3 +234,21 @@ export function liveTensorCount(): number {
 export function torchVersion(): string {
   return callNative('version', (t) => t.version());
 }
+
+/** Copies the values of `source` into `destination` in place, outside autograd (loading weights, tests). */
+export function copyInto(destination: TorchTensor, source: TorchTensor): void {
+  callNative('copyInto', (t) => t.copyInto(destination.handle, source.handle));
+}
+
+/**
+ * Bytes of freed tensor memory that the addon's caching allocator keeps for reuse. The cache is capped by
+ * LILNET_TORCH_CACHE_MB (default 4096); beyond it, freed blocks return to the system.
+ */
+export function cachedTensorBytes(): number {
+  return callNative('cachedBytes', (t) => t.cachedBytes());
+}
+
+/** Returns every cached tensor block to the system (after training, before a long idle period). */
+export function emptyTensorCache(): void {
+  callNative('emptyCache', (t) => t.emptyCache());
+}

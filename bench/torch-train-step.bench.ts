@@ -1,0 +1,70 @@
+/**
+ * LiLNet training step on the libtorch addon against the same step in PyTorch, in one run: forward in training
+ * mode, the LiLNet loss, backward and an SGD step (momentum 0.9, weight decay 1e-4) on random 224 x 224
+ * inputs, with the same batch size and thread count on both sides.
+ *
+ * Run: node --import tsx bench/torch-train-step.bench.ts [--batch 4] [--threads 2] [--steps 3] [--width 64]
+ * The PyTorch side runs scripts/oracle/lilnet_torch.py with Debian's /usr/bin/python3 (python3-torch).
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ParameterStore, Sgd, getNumThreads, lilnetTrainingStep, setNumThreads, torchVersion } from '../src/backends/torch/index.ts';
+import { createRandom } from '../src/nn/init.ts';
+import { lilnetConfig, lilnetSpecs } from '../src/nn/lilnet.ts';
+
+const { values } = parseArgs({
+  options: {
+    batch: { type: 'string', default: '4' },
+    threads: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '1' },
+    steps: { type: 'string', default: '3' },
+    width: { type: 'string', default: '64' },
+    size: { type: 'string', default: '224' },
+  },
+});
+const batch = Number(values.batch);
+const threads = Number(values.threads);
+const warmup = Number(values.warmup);
+const steps = Number(values.steps);
+const width = Number(values.width);
+const size = Number(values.size);
+const classes = 3;
+
+function measureAddon(): number {
+  setNumThreads(threads);
+  const config = lilnetConfig(classes, { baseWidth: width, blocksPerStage: [3, 4, 6, 3] });
+  const store = ParameterStore.initialise(lilnetSpecs(config), 0);
+  const sgd = new Sgd(store.trainableParameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
+  const random = createRandom(1);
+  const images = Float32Array.from({ length: batch * 3 * size * size }, () => random() * 2 - 1);
+  const labels = Int32Array.from({ length: batch }, (_, i) => i % classes);
+  const shape = [batch, 3, size, size];
+  try {
+    for (let i = 0; i < warmup; i++) lilnetTrainingStep(store, sgd, config, images, shape, labels);
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < steps; i++) lilnetTrainingStep(store, sgd, config, images, shape, labels);
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    return (batch * steps) / seconds;
+  } finally {
+    sgd.dispose();
+    store.dispose();
+  }
+}
+
+function measurePytorch(): { imagesPerSecond: number; version: string } {
+  const script = fileURLToPath(new URL('../scripts/oracle/lilnet_torch.py', import.meta.url));
+  const args = ['bench', '--batch', `${batch}`, '--threads', `${threads}`, '--warmup', `${warmup}`, '--steps', `${steps}`];
+  args.push('--width', `${width}`, '--size', `${size}`, '--classes', `${classes}`);
+  const result = spawnSync('/usr/bin/python3', [script, ...args], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`PyTorch benchmark failed: ${result.stderr}`);
+  const parsed = JSON.parse(result.stdout) as { images_per_second: number; torch: string };
+  return { imagesPerSecond: parsed.images_per_second, version: parsed.torch };
+}
+
+const addon = measureAddon();
+const pytorch = measurePytorch();
+console.log(`LiLNet training step, batch ${batch}, ${size}x${size}, base width ${width}, ${getNumThreads()} threads`);
+console.log(`  addon (libtorch ${torchVersion()}): ${addon.toFixed(2)} images/s`);
+console.log(`  PyTorch ${pytorch.version}:           ${pytorch.imagesPerSecond.toFixed(2)} images/s`);
+console.log(`  ratio addon / PyTorch:        ${(addon / pytorch.imagesPerSecond).toFixed(2)}x (target >= 0.9x)`);
