@@ -22,6 +22,27 @@ async function readFolder(folder: string, limit = Infinity): Promise<[string, Ui
   return Promise.all(names.map(async (name) => [name, await readFile(join(folder, name))] as [string, Uint8Array]));
 }
 
+/** Builds a NIfTI-1 file (.nii) of int16 values, columns x rows x slices, with 0.8 x 0.8 x 2.5 mm voxels. */
+function niftiFile(columns: number, rows: number, slices: number, value: (x: number, y: number, z: number) => number): Buffer {
+  const header = Buffer.alloc(352);
+  header.writeInt32LE(348, 0);
+  [3, columns, rows, slices, 1, 1, 1, 1].forEach((size, i) => header.writeInt16LE(size, 40 + 2 * i));
+  header.writeInt16LE(4, 70); // datatype: signed 16-bit integer
+  header.writeInt16LE(16, 72); // bits per voxel
+  [1, 0.8, 0.8, 2.5, 1, 1, 1, 1].forEach((size, i) => header.writeFloatLE(size, 76 + 4 * i));
+  header.writeFloatLE(352, 108); // vox_offset
+  header.writeFloatLE(1, 112); // scl_slope
+  header.writeUInt8(2, 123); // xyzt_units: millimetres
+  header.write('n+1\0', 344, 'latin1');
+  const data = Buffer.alloc(columns * rows * slices * 2);
+  for (let z = 0; z < slices; z += 1) {
+    for (let y = 0; y < rows; y += 1) {
+      for (let x = 0; x < columns; x += 1) data.writeInt16LE(value(x, y, z), 2 * (x + columns * (y + rows * z)));
+    }
+  }
+  return Buffer.concat([header, data]);
+}
+
 describe('server API', () => {
   let server: TestServer;
   let client: ApiClient;
@@ -241,6 +262,37 @@ describe('server API', () => {
     const values = new Int16Array(slice.bytes.buffer, slice.bytes.byteOffset, 256);
     assert.ok(Math.min(...values) >= -1100, 'no value below air');
     assert.ok(Math.max(...values) <= 4000, 'no value above dense bone and metal');
+  });
+
+  test('NIfTI upload ingests as HU', async () => {
+    const caseId = await newCase('nifti');
+    // Air in the first row, soft tissue elsewhere, 100 HU more on every slice so each slice has its own sum.
+    const value = (_x: number, y: number, z: number) => (y === 0 ? -1000 : 40 + 100 * z);
+    const nifti = niftiFile(8, 6, 3, value);
+    const upload = await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, { form: filesForm([['volume.nii', nifti]]) });
+    assert.equal(upload.status, 201, JSON.stringify(upload.body));
+    assert.deepEqual(upload.body.kinds, { nifti: 1 });
+    const job = await client.waitForJob((await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'ingest' } })).body.id);
+    assert.equal(job.status, 'succeeded', job.error);
+    const [series] = (await client.request('GET', `/api/cases/${caseId}/series`)).body.series;
+    assert.equal(series.unit, 'HU');
+    assert.equal(series.voxelType, 'int16');
+    assert.equal(series.phase, 'PVP');
+    assert.deepEqual(series.geometry.dimensions, [8, 6, 3]);
+    const sums: number[] = [];
+    for (let z = 0; z < 3; z += 1) {
+      const slice = await client.request('GET', `/api/cases/${caseId}/series/${series.id}/slices/${z}`);
+      const values = new Int16Array(slice.bytes.buffer, slice.bytes.byteOffset, 48);
+      sums.push(values.reduce((sum, v) => sum + v, 0));
+    }
+    // The reader may reorient the volume, so compare the slice sums as a set.
+    const expected = [0, 1, 2].map((z) => 8 * -1000 + 40 * (40 + 100 * z));
+    assert.deepEqual([...sums].sort((a, b) => a - b), expected);
+
+    const truncated = nifti.subarray(0, 300);
+    const bad = await client.request('POST', `/api/cases/${caseId}/uploads`, { form: filesForm([['broken.nii', truncated]]) });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error.message, /broken\.nii/);
   });
 
   test('slice images ingest and slices match the JPEG', async () => {
