@@ -354,3 +354,36 @@ test('class names given for other tasks', () => {
     /--task malignant and --classes both name/,
   );
 });
+
+test('GBK predictions file stratified by centre', async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { readPredictions } = await import('../../src/eval/predictions.ts');
+  const { evaluateStrata } = await import('../../src/eval/strata.ts');
+  const directory = mkdtempSync(join(tmpdir(), 'lilnet-eval-gbk-'));
+  try {
+    const text = [
+      'patient,logit_0,logit_1,label,中心',
+      'P1,3,1,0,河南',
+      'P2,1,3,1,河南',
+      'P3,2,1,1,成都',
+      'P4,0,2,1,成都',
+      'P5,4,0,0,成都',
+    ].join('\r\n');
+    const path = join(directory, 'predictions-gbk.csv');
+    writeFileSync(path, iconv.encode(text, 'gbk'));
+    const set = readPredictions(path);
+    assert.equal(set.patients[0].attributes['中心'], '河南');
+    const strata = evaluateStrata(set, '中心', { aucScore: 'logits', labelSource: 'argmax' });
+    assert.deepEqual(
+      strata.groups.map((group) => [group.value, group.patients, group.accuracy]),
+      [
+        ['成都', 3, 2 / 3],
+        ['河南', 2, 1],
+      ],
+    );
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
