@@ -236,6 +236,12 @@ test('clinician workflow in Chromium', { timeout: 600_000 }, async () => {
   await htmlDownload.saveAs(htmlPath);
   assert.match(await readFile(htmlPath, 'utf8'), /<html/i);
 
+  // Print / PDF loads the HTML report into a hidden frame and calls the browser's print.
+  await page.getByTestId('print-report').click();
+  const printFrame = page.frameLocator('iframe.print-frame');
+  await printFrame.locator('body').waitFor({ state: 'attached', timeout: 20_000 });
+  assert.match(await page.locator('iframe.print-frame').getAttribute('src') ?? '', /\/report\.html$/);
+
   // Back to the list: the case is there with its finished job.
   await page.getByTestId('back-to-cases').click();
   await page.getByTestId('case-row').first().waitFor();
