@@ -5,21 +5,24 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { writeUntrainedModels } from '../diagnose/helpers/untrained-models.ts';
 import { sharedPath } from '../helpers/shared.ts';
 import { ADMIN, ApiClient, filesForm } from './helpers.ts';
 
 const children: ChildProcess[] = [];
+let modelsDir = '';
 after(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
 /** Starts `lilnet serve --json` and resolves with its URL once it listens. */
 async function serve(dataDir: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['bin/lilnet.js', 'serve', '--port', '0', '--json', '--data', dataDir, ...extra], {
+  const options = ['--port', '0', '--json', '--data', dataDir, '--models', modelsDir, ...extra];
+  const child = spawn(process.execPath, ['bin/lilnet.js', 'serve', ...options], {
     env: { ...process.env, LILNET_ADMIN_PASSWORD: ADMIN.password, LILNET_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -36,8 +39,11 @@ async function folderFiles(folder: string): Promise<[string, Uint8Array][]> {
   return Promise.all(names.map(async (name) => [name, await readFile(join(folder, name))] as [string, Uint8Array]));
 }
 
-test('restart during a job keeps the case and marks the job interrupted', async () => {
+test('restart during a job keeps the case and marks the job interrupted', { timeout: 300_000 }, async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'lilnet-restart-test-'));
+  modelsDir = join(dataDir, 'models');
+  await mkdir(modelsDir);
+  writeUntrainedModels(modelsDir);
   try {
     const first = await serve(dataDir, ['--init-admin', ADMIN.name]);
     const client = new ApiClient(first.url);
@@ -92,7 +98,11 @@ test('restart during a job keeps the case and marks the job interrupted', async 
     const notRerunnable = await again.request('POST', `/api/jobs/${rerun.body.id}/rerun`);
     assert.equal(notRerunnable.status, 409);
 
-    // A finished result survives a clean restart as well.
+    const diagnosis = await again.waitForJob((await again.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'diagnose' } })).body.id);
+    assert.equal(diagnosis.status, 'succeeded', diagnosis.error);
+    const report = (await again.request('GET', `/api/cases/${caseId}/report`)).body;
+
+    // Finished results survive a clean restart as well.
     const stopped = new Promise((resolve) => second.child.once('exit', resolve));
     second.child.kill('SIGTERM');
     assert.equal(await stopped, 0);
@@ -103,6 +113,10 @@ test('restart during a job keeps the case and marks the job interrupted', async 
     const kept = (await last.request('GET', `/api/jobs/${rerun.body.id}`)).body;
     assert.equal(kept.status, 'succeeded');
     assert.equal((await last.request('GET', `/api/cases/${caseId}/series`)).body.series.length, 2);
+    const keptReport = await last.request('GET', `/api/cases/${caseId}/report`);
+    assert.equal(keptReport.status, 200);
+    assert.equal(keptReport.body.createdAt, report.createdAt);
+    assert.equal((await last.request('GET', `/api/jobs/${diagnosis.id}/result`)).body.report.createdAt, report.createdAt);
     third.child.kill('SIGTERM');
   } finally {
     await rm(dataDir, { recursive: true, force: true });
