@@ -35,16 +35,18 @@ export interface RunDataOptions {
   validationCsv?: string;
   validationFraction: number;
   seed: number;
+  /** Patients listed without crops of the selected phases: an error (default) or skipped with a warning. */
+  missingPatients?: 'error' | 'skip';
 }
 
 export async function loadRunData(options: RunDataOptions): Promise<RunData> {
   const trainCsv = options.trainCsv ?? splitCsvPath(options.root, options.task, 'train');
-  const listed = await readAuthorsSplit(options.root, trainCsv, { task: options.task, phases: options.phases });
+  const listed = await readAuthorsSplit(options.root, trainCsv, { task: options.task, phases: options.phases, missingPatients: options.missingPatients });
   let data: RunData;
   const defaultValidation = splitCsvPath(options.root, options.task, 'test');
   const validationCsv = options.validationCsv ?? (existsSync(defaultValidation) ? defaultValidation : undefined);
   if (validationCsv) {
-    const validation = await readAuthorsSplit(options.root, validationCsv, { task: options.task, phases: options.phases });
+    const validation = await readAuthorsSplit(options.root, validationCsv, { task: options.task, phases: options.phases, missingPatients: options.missingPatients });
     data = { train: listed, validation, validationSource: validationCsv };
   } else {
     const split = holdOutPatients(listed, options.validationFraction, options.seed);

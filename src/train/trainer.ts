@@ -200,7 +200,9 @@ export async function runTraining(configIn: TrainConfig, options: RunOptions): P
   try {
     await mkdir(runDir, { recursive: true });
     const cropsRoot = await cropRootFor(config.dataRoot, runDir);
-    const data = await loadRunData({ root: cropsRoot, task: config.task, phases: config.phases, trainCsv: config.trainCsv, validationCsv: config.validationCsv, validationFraction: config.validationFraction, seed: config.seed });
+    // Crops cut from cases may lack a phase (a small lesion can miss every slice of one phase); those cases are skipped.
+    const missingPatients = cropsRoot === config.dataRoot ? 'error' : 'skip';
+    const data = await loadRunData({ missingPatients, root: cropsRoot, task: config.task, phases: config.phases, trainCsv: config.trainCsv, validationCsv: config.validationCsv, validationFraction: config.validationFraction, seed: config.seed });
     // Balancing happens once per run, before training, as in the recipe.
     const trainSamples = balanceClasses(data.train.flatMap((patient) => patient.samples), (sample) => sample.label);
     await writeAtomically(
