@@ -20,6 +20,7 @@ import { registerCaseRoutes } from './routes/cases.ts';
 import { registerJobRoutes } from './routes/jobs.ts';
 import { registerReportRoutes } from './routes/reports.ts';
 import { registerSecurity } from './security.ts';
+import { deleteExpiredSessions } from './users.ts';
 import { buildWebAssets, registerWebRoutes } from './web-assets.ts';
 
 const log = moduleLogger('server');
@@ -41,6 +42,7 @@ export async function buildServer(config: ServerConfig): Promise<{ app: FastifyI
   await mkdir(paths.staging, { recursive: true });
 
   const db = openDatabase(paths.database);
+  deleteExpiredSessions(db);
   const jobs = new JobRunner(db, config);
   jobs.markInterrupted();
   // Jobs killed with the previous server may have left half-written viewer or result folders behind.

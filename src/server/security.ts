@@ -64,8 +64,30 @@ function checkOrigin(request: FastifyRequest, config: ServerConfig): void {
   }
 }
 
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/** Returns the host name of a Host header value, without the port. */
+function hostName(hostHeader: string): string {
+  if (hostHeader.startsWith('[')) return hostHeader.slice(0, hostHeader.indexOf(']') + 1);
+  return hostHeader.split(':')[0];
+}
+
 export function registerSecurity(app: FastifyInstance, db: Db, config: ServerConfig): void {
   app.decorateRequest('session', null);
+
+  // A server on loopback answers only to loopback host names. A web page whose own name an attacker has pointed
+  // at 127.0.0.1 (DNS rebinding) sends its own name in Host, and is rejected here.
+  if (LOOPBACK_HOSTS.has(config.host)) {
+    const allowed = new Set(config.allowedOrigins.map((origin) => hostName(new URL(origin).host)));
+    app.addHook('onRequest', async (request) => {
+      const name = hostName(request.headers.host ?? '');
+      if (!LOOPBACK_HOSTS.has(name) && !allowed.has(name)) {
+        throw new LilnetError('CSRF_REJECTED', `request for host ${JSON.stringify(name)} rejected by a loopback server`, {
+          hint: 'open the application at http://127.0.0.1 or http://localhost, or add the origin with --allowed-origin',
+        });
+      }
+    });
+  }
 
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/api/')) return;

@@ -108,6 +108,11 @@ export function findSession(db: Db, token: string): Session | null {
   };
 }
 
+/** Deletes every expired session; returns how many there were. */
+export function deleteExpiredSessions(db: Db): number {
+  return db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(new Date().toISOString()).changes;
+}
+
 export function deleteSession(db: Db, tokenHash: string): void {
   db.prepare('DELETE FROM sessions WHERE token_hash = ?').run(tokenHash);
 }

@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -448,5 +449,35 @@ describe('server API', () => {
     assert.match(script.headers.get('content-type') ?? '', /javascript/);
     assert.ok(script.bytes.length > 1000);
     assert.doesNotMatch(script.body, /https?:\/\/(?!www\.w3\.org)/, 'the bundle loads nothing from other hosts');
+  });
+});
+
+describe('loopback host check', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(async () => server.stop());
+
+  /** Sends a GET with a chosen Host header (fetch does not allow setting it). */
+  function getWithHost(path: string, host: string): Promise<number> {
+    const { port } = new URL(server.url);
+    return new Promise((resolve, reject) => {
+      const request = httpRequest({ host: '127.0.0.1', port, path, headers: { host } }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', reject);
+      request.end();
+    });
+  }
+
+  test('foreign host names are rejected', async () => {
+    const { port } = new URL(server.url);
+    assert.equal(await getWithHost('/api/health', `127.0.0.1:${port}`), 200);
+    assert.equal(await getWithHost('/api/health', `localhost:${port}`), 200);
+    assert.equal(await getWithHost('/', `localhost:${port}`), 200);
+    assert.equal(await getWithHost('/api/health', `rebound.example:${port}`), 403);
+    assert.equal(await getWithHost('/', `rebound.example:${port}`), 403);
   });
 });

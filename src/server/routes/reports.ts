@@ -12,7 +12,7 @@ const OVERLAY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.png$/;
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 export function registerReportRoutes(app: FastifyInstance, context: ServerContext): void {
-  const { db, audit } = context;
+  const { db, audit, paths } = context;
 
   app.get<{ Params: { caseId: string }; Querystring: { download?: boolean } }>(
     '/api/cases/:caseId/report',
@@ -29,7 +29,7 @@ export function registerReportRoutes(app: FastifyInstance, context: ServerContex
       const { caseId } = request.params;
       getCase(db, caseId);
       const result = latestResult(db, caseId);
-      const body = await readFile(join(result.folder, 'report.json'));
+      const body = await readFile(join(paths.result(caseId, result.jobId), 'report.json'));
       audit.record({ action: 'report-read', user: session.user, caseId, detail: { resultId: result.id, format: 'json' } });
       if (request.query.download) {
         reply.header('Content-Disposition', `attachment; filename="lilnet-report-${caseId}.json"`);
@@ -53,7 +53,7 @@ export function registerReportRoutes(app: FastifyInstance, context: ServerContex
       const { caseId } = request.params;
       getCase(db, caseId);
       const result = latestResult(db, caseId);
-      const body = await readFile(join(result.folder, 'report.html'));
+      const body = await readFile(join(paths.result(caseId, result.jobId), 'report.html'));
       audit.record({ action: 'report-read', user: session.user, caseId, detail: { resultId: result.id, format: 'html' } });
       if (request.query.download) {
         reply.header('Content-Disposition', `attachment; filename="lilnet-report-${caseId}.html"`);
@@ -85,7 +85,7 @@ export function registerReportRoutes(app: FastifyInstance, context: ServerContex
       }
       getCase(db, caseId);
       const result = latestResult(db, caseId);
-      const path = join(result.folder, 'overlays', file);
+      const path = join(paths.result(caseId, result.jobId), 'overlays', file);
       const info = await stat(path).catch(() => null);
       if (!info?.isFile()) {
         throw new LilnetError('NOT_FOUND', `overlay ${file} not found in the newest result of case ${caseId}`, {
