@@ -38,7 +38,7 @@ after(() => rmSync(folder, { recursive: true, force: true }));
 /** Eval-mode outputs of a model config on the first reference images, by name as the oracle prints them. */
 function evalOutputs(model: ModelConfig, store: ParameterStore): Record<string, Float32Array> {
   return noGrad(() =>
-    scope(() => {
+    scope((): Record<string, Float32Array> => {
       const images = tensor(inputs, [IMAGES, 3, 224, 224]);
       if (model.architecture === 'resnet') {
         return { logits: resnetClassifierForward(ops, store.lookup, model, images, { training: false }).toFloat32Array() };
