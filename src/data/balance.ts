@@ -1,7 +1,7 @@
 /**
- * Class balancing of the training recipe: before a run, the sample list of every smaller class is repeated
- * (whole copies, then a head slice) until it matches the largest class, so a class of 3 samples against 8
- * becomes its list twice plus its first 2 samples.
+ * Balances classes as the training recipe does before a run: the sample list of every smaller class is
+ * repeated (whole copies, then a head slice) up to the size of the largest class. For example a class of 3
+ * samples against 8 becomes its list twice plus its first 2 samples.
  */
 export function balanceClasses<T>(samples: readonly T[], labelOf: (sample: T) => number): T[] {
   const byClass = new Map<number, T[]>();

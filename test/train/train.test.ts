@@ -75,12 +75,13 @@ test('resumed run equals uninterrupted run', async () => {
   const root = await mkdtemp(join(tmpdir(), 'lilnet-resume-'));
   try {
     await generateSynthDataset({ outDir: join(root, 'data'), patients: 12, seed: 3, types: ['fnh', 'hem', 'cyst'], size: 96, slices: 8, maxCropsPerLesion: 1, testFraction: 0.25, outputs: ['crops'] });
-    const config = tinyConfig(join(root, 'data', 'crops'), { epochs: 3, milestones: [2] });
+    // The learning-rate step at epoch 1 falls between the interrupted and the resumed part.
+    const config = tinyConfig(join(root, 'data', 'crops'), { epochs: 2, milestones: [1] });
     const whole = await runTraining(config, { runDir: join(root, 'whole'), resume: false });
     const first = await runTraining(config, { runDir: join(root, 'split'), resume: false, maxEpochsThisRun: 1 });
     assert.equal(first.history.length, 1);
     const resumed = await runTraining(config, { runDir: join(root, 'split'), resume: true });
-    assert.equal(resumed.epochsRun, 2);
+    assert.equal(resumed.epochsRun, 1);
     const strip = (entries: typeof whole.history) => entries.map(({ epoch, lr, trainLoss, trainAccuracy, valAccuracy, valAuc }) => ({ epoch, lr, trainLoss, trainAccuracy, valAccuracy, valAuc }));
     assert.deepEqual(strip(resumed.history), strip(whole.history));
     const a = await readTrainingCheckpoint(join(root, 'whole', 'last.ckpt'));

@@ -1,7 +1,7 @@
 /**
- * The phantom's normal anatomy: a parametric abdomen cross-section that changes along z (craniocaudal), with
- * body wall, subcutaneous and visceral fat, liver (right and left lobe), spleen, stomach, kidneys, bowel,
- * spine with paraspinal muscles, ribs, aorta, IVC and intrahepatic portal and hepatic veins.
+ * The phantom's normal anatomy: a parametric abdomen cross-section that changes along z (craniocaudal). It has
+ * a body wall with subcutaneous and visceral fat, a liver (right and left lobe), spleen, stomach, kidneys and
+ * bowel, a spine with paraspinal muscles, ribs, aorta, IVC, and portal and hepatic veins inside the liver.
  *
  * Coordinates are millimetres in the image plane with the origin at the image centre, x towards the image
  * right (the patient's left, radiological convention) and y towards the image bottom (posterior); z is the

@@ -13,8 +13,8 @@
  * - FNH: strong homogeneous arterial enhancement becoming iso-attenuating to liver in PVP/DP; a central scar
  *   with radiating septa, hypo-attenuating early and enhancing in the delayed phase, in larger lesions.
  * - HEM: blood-pool density unenhanced, peripheral nodular discontinuous arterial enhancement near aortic
- *   density, centripetal fill-in that stays iso-attenuating to the blood pool; small ones may flash-fill,
- *   large ones keep a non-enhancing central cleft.
+ *   density, and centripetal fill-in that stays iso-attenuating to the blood pool. Small ones may flash-fill,
+ *   and large ones keep a non-enhancing central cleft.
  * - CYST: water density (0 to 15 HU), no enhancement, sharp margin.
  */
 import type { LesionType } from '../lesions.ts';
@@ -32,7 +32,7 @@ export interface SynthLesion {
   /** Index of the lesion within its patient, from 0. */
   index: number;
   type: LesionType;
-  /** Centre in mm: x to the image right, y to the image bottom (posterior), from the image centre; z is the depth below the top slice. */
+  /** Centre in mm from the image centre (x to the image right, y to the image bottom) and depth z below the top slice. */
   centreMm: [number, number, number];
   /** Semi-axes in millimetres: in-plane major, in-plane minor, craniocaudal. */
   semiAxesMm: [number, number, number];
