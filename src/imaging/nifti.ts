@@ -59,6 +59,27 @@ function typedVoxels(
   return new ArrayType(bytes.buffer, 0, count);
 }
 
+/**
+ * Rejects a voxel offset that points into the header or past the end of the data. nifti-reader-js slices
+ * from the offset as given, so a negative offset would silently read header bytes as voxels.
+ */
+function checkVoxelOffset(file: string, header: nifti.NIFTI1 | nifti.NIFTI2, byteLength: number): void {
+  const headerBytes = header instanceof NIFTI1 ? 348 : 540;
+  const offset = header.vox_offset;
+  if (!Number.isFinite(offset) || offset < headerBytes) {
+    throw invalidNifti(
+      file,
+      `vox_offset ${offset} is not a byte offset after the ${headerBytes}-byte header`,
+    );
+  }
+  if (offset >= byteLength) {
+    throw invalidNifti(
+      file,
+      `vox_offset ${offset} is at or past the end of the data (${byteLength} bytes): the file is truncated`,
+    );
+  }
+}
+
 export interface NiftiReadOptions {
   /** The unit to report; by default HU when the values include air (below -500), else `rescaled`. */
   unit?: VoxelUnit;
@@ -66,6 +87,8 @@ export interface NiftiReadOptions {
 
 export async function readNiftiFile(file: string, options: NiftiReadOptions = {}): Promise<Series> {
   const raw = await readFile(file);
+  // nifti-reader-js reads the first two bytes without a length check, so an empty file would throw a RangeError.
+  if (raw.byteLength < 2) throw invalidNifti(file, `the file is empty (${raw.byteLength} bytes)`);
   let data: ArrayBuffer = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength) as ArrayBuffer;
   if (nifti.isCompressed(data)) {
     try {
@@ -92,6 +115,7 @@ export async function readNiftiFile(file: string, options: NiftiReadOptions = {}
       `datatype code ${header.datatypeCode} (lilnet reads integer and float scalar voxels)`,
     );
   const count = columns * rows * slices;
+  checkVoxelOffset(file, header, data.byteLength);
   const image = nifti.readImage(header, data);
   if (image.byteLength < count * ArrayType.BYTES_PER_ELEMENT) {
     throw invalidNifti(
@@ -106,10 +130,18 @@ export async function readNiftiFile(file: string, options: NiftiReadOptions = {}
     slope === 1 && header.scl_slope === 0 ? 0 : Number.isFinite(header.scl_inter) ? header.scl_inter : 0;
   const voxels = new Float32Array(count);
   let min = Infinity;
+  let nonFiniteCount = 0;
   for (let i = 0; i < count; i++) {
     const value = stored[i] * slope + intercept;
     voxels[i] = value;
-    if (value < min) min = value;
+    if (!Number.isFinite(value)) nonFiniteCount++;
+    else if (value < min) min = value;
+  }
+  if (nonFiniteCount > 0) {
+    // Float NIfTI often marks masked-out voxels with NaN. Statistics and windowing need numbers.
+    if (!Number.isFinite(min)) min = 0;
+    for (let i = 0; i < count; i++) if (!Number.isFinite(voxels[i])) voxels[i] = min;
+    warnings.push(`${nonFiniteCount} NaN or infinite voxel(s) were set to the lowest finite value, ${min}`);
   }
 
   // NIfTI world space is RAS; DICOM patient space (the volume model) is LPS, so x and y change sign.
