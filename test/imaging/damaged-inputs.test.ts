@@ -1,10 +1,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readNiftiFile } from '../../src/imaging/nifti.ts';
+import { readDicomFile } from '../../src/imaging/dicom/read-file.ts';
 import { isLilnetError } from '../../src/errors.ts';
+import { sharedPath } from '../helpers/shared.ts';
 
 const root = await mkdtemp(join(tmpdir(), 'lilnet-damaged-'));
 after(() => rm(root, { recursive: true, force: true }));
@@ -73,4 +75,15 @@ test('NIfTI NaN voxels become the lowest value', async () => {
   assert.equal(series.voxels[9], -1000);
   assert.equal(series.voxels[10], -990);
   assert.ok(series.warnings.some((warning) => /3 NaN or infinite voxel\(s\)/.test(warning)));
+});
+
+test('DICOM image cut before pixels is an image', async () => {
+  const bytes = await readFile(sharedPath('fixtures', 'dicom', 'JPEG2000.dcm'));
+  const file = join(root, 'cut-before-pixels.dcm');
+  await writeFile(file, bytes.subarray(0, 3000));
+  const error = await rejection(readDicomFile(file));
+  assert.equal(error.code, 'DICOM_INVALID');
+  assert.doesNotMatch(error.message, /not an image/);
+  assert.match(error.message, /Modality NM, cut off before its pixel data/);
+  assert.match(error.message, /truncated/);
 });

@@ -83,13 +83,36 @@ function inflateDataSet(bytes: Uint8Array, position: number): Uint8Array {
   return full;
 }
 
-/** Describes what a partly parsed data set is, e.g. `an RTPLAN object without pixel data`. */
+/** Modality values of objects that never carry pixel data (plans, structure sets, reports, waveforms). */
+const NON_IMAGE_MODALITIES = new Set([
+  'RTPLAN',
+  'RTSTRUCT',
+  'RTRECORD',
+  'PLAN',
+  'SR',
+  'PR',
+  'KO',
+  'DOC',
+  'REG',
+  'FID',
+  'AU',
+  'ECG',
+  'HD',
+  'RWV',
+]);
+
+/**
+ * Describes what a partly parsed data set is, e.g. `Modality RTPLAN, not an image`. A file cut off before
+ * its PixelData element is only called "not an image" when its modality never has pixel data.
+ */
 function describePartialDataSet(error: unknown): string | undefined {
   const partial =
     error && typeof error === 'object' && 'dataSet' in error ? (error.dataSet as DataSet) : undefined;
   const modality = partial?.string('x00080060')?.trim();
   if (!modality) return undefined;
-  return partial!.elements.x7fe00010 ? `Modality ${modality} image` : `Modality ${modality}, not an image`;
+  if (partial!.elements.x7fe00010) return `Modality ${modality} image`;
+  if (NON_IMAGE_MODALITIES.has(modality.toUpperCase())) return `Modality ${modality}, not an image`;
+  return `Modality ${modality}, cut off before its pixel data`;
 }
 
 function parseWithOptions(bytes: Uint8Array, file: string, transferSyntaxUid?: string): DataSet {
