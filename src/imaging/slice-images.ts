@@ -65,11 +65,25 @@ function toGrey(
   return { values, colour };
 }
 
+/** True when the last 12 bytes are a PNG IEND chunk (length 0, type IEND, CRC AE 42 60 82). */
+function endsWithIendChunk(bytes: Buffer): boolean {
+  const iend = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
+  return bytes.length >= 12 && bytes.subarray(bytes.length - 12).equals(iend);
+}
+
 function readPng(bytes: Buffer, file: string): SliceImage {
   let png: pngjs.PNGWithMetadata;
   try {
     png = pngjs.PNG.sync.read(bytes, { skipRescale: true } as pngjs.ParserOptions);
   } catch (error) {
+    // pngjs reports a cut-off file with a stream message ("read requests waiting on finished stream").
+    if (!endsWithIendChunk(bytes)) {
+      throw invalidImage(
+        file,
+        `the file ends before the PNG end chunk (IEND) after ${bytes.length} bytes: it is truncated`,
+        error,
+      );
+    }
     throw invalidImage(file, (error as Error).message, error);
   }
   const { width, height } = png;

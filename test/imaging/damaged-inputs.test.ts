@@ -1,10 +1,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readNiftiFile } from '../../src/imaging/nifti.ts';
 import { readDicomFile } from '../../src/imaging/dicom/read-file.ts';
+import { readSliceImage } from '../../src/imaging/read-case.ts';
 import { isLilnetError } from '../../src/errors.ts';
 import { sharedPath } from '../helpers/shared.ts';
 
@@ -86,4 +87,21 @@ test('DICOM image cut before pixels is an image', async () => {
   assert.doesNotMatch(error.message, /not an image/);
   assert.match(error.message, /Modality NM, cut off before its pixel data/);
   assert.match(error.message, /truncated/);
+});
+
+test('truncated PNG names the cut', async () => {
+  const bytes = await readFile(sharedPath('fixtures', 'lilnet-reference', 'crops', 'crop-01.png'));
+  const file = join(root, 'cut.png');
+  await writeFile(file, bytes.subarray(0, 3000));
+  const error = await rejection(readSliceImage(file));
+  assert.equal(error.code, 'IMAGE_INVALID');
+  assert.match(error.message, /cut\.png/);
+  assert.match(error.message, /after 3000 bytes: it is truncated/);
+});
+
+test('intact PNG still reads', async () => {
+  const file = join(root, 'intact.png');
+  await copyFile(sharedPath('fixtures', 'lilnet-reference', 'crops', 'crop-01.png'), file);
+  const series = await readSliceImage(file);
+  assert.deepEqual(series.geometry.dimensions, [160, 160, 1]);
 });
