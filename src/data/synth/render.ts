@@ -253,44 +253,54 @@ function paintAnatomy(patient: SynthPatient, phases: readonly SynthPhase[], zMm:
   const liverLayer = layers.find((layer) => layer.tissue === 'liver');
   const textureSeed = hashSeed(patient.seed, 101);
   const edgeMm = pixelSpacingMm;
-  const bodyReach = patient.anatomy.body.semiAxes[0] + 2 * edgeMm;
   const width = region.x1 - region.x0;
   const height = region.y1 - region.y0;
   const phaseCount = phases.length;
   const images = phases.map(() => new Float32Array(width * height).fill(-1000));
-  const value = new Float64Array(phaseCount);
+  const liverCoverage = new Float32Array(width * height);
 
-  for (let row = region.y0; row < region.y1; row++) {
-    const y = pixelToMm(row, size, pixelSpacingMm);
-    for (let column = region.x0; column < region.x1; column++) {
-      const x = pixelToMm(column, size, pixelSpacingMm);
-      if (Math.abs(x - patient.anatomy.body.centre[0]) > bodyReach) continue;
-      value.fill(-1000);
-      let liverCoverage = 0;
-      for (const layer of layers) {
-        const [xMin, yMin, xMax, yMax] = layer.bounds;
-        if (x < xMin - edgeMm || x > xMax + edgeMm || y < yMin - edgeMm || y > yMax + edgeMm) continue;
+  // Pixel range of a bounding box in mm, clipped to the region; empty when start > end.
+  const pixelRange = (bounds: [number, number, number, number]) => ({
+    columnStart: Math.max(region.x0, Math.floor(mmToPixel(bounds[0] - edgeMm, size, pixelSpacingMm))),
+    columnEnd: Math.min(region.x1 - 1, Math.ceil(mmToPixel(bounds[2] + edgeMm, size, pixelSpacingMm))),
+    rowStart: Math.max(region.y0, Math.floor(mmToPixel(bounds[1] - edgeMm, size, pixelSpacingMm))),
+    rowEnd: Math.min(region.y1 - 1, Math.ceil(mmToPixel(bounds[3] + edgeMm, size, pixelSpacingMm))),
+  });
+
+  // Layers are painted back to front, each over its own bounding box only.
+  for (const layer of layers) {
+    const { columnStart, columnEnd, rowStart, rowEnd } = pixelRange(layer.bounds);
+    const isLiver = layer === liverLayer;
+    const coversLiver = layer.tissue === 'aorta' || layer.tissue === 'ivc';
+    for (let row = rowStart; row <= rowEnd; row++) {
+      const y = pixelToMm(row, size, pixelSpacingMm);
+      for (let column = columnStart; column <= columnEnd; column++) {
+        const x = pixelToMm(column, size, pixelSpacingMm);
         const alpha = coverage(layer.distance(x, y), edgeMm);
         if (alpha === 0) continue;
-        if (layer === liverLayer) {
-          liverCoverage = alpha;
+        const index = (row - region.y0) * width + (column - region.x0);
+        if (isLiver) {
+          liverCoverage[index] = alpha;
           const texture = 4 * fractalNoise3(textureSeed, x / 9, y / 9, zMm / 9);
-          for (let p = 0; p < phaseCount; p++) value[p] += (layer.hu[p] + texture - value[p]) * alpha;
+          for (let p = 0; p < phaseCount; p++) images[p][index] += (layer.hu[p] + texture - images[p][index]) * alpha;
         } else {
-          for (let p = 0; p < phaseCount; p++) value[p] += (layer.hu[p] - value[p]) * alpha;
-          if (layer.tissue === 'aorta' || layer.tissue === 'ivc') liverCoverage *= 1 - alpha;
+          for (let p = 0; p < phaseCount; p++) images[p][index] += (layer.hu[p] - images[p][index]) * alpha;
+          if (coversLiver) liverCoverage[index] *= 1 - alpha;
         }
       }
-      if (liverCoverage > 0) {
-        for (const vessel of vessels) {
-          const [xMin, yMin, xMax, yMax] = vessel.bounds;
-          if (x < xMin - edgeMm || x > xMax + edgeMm || y < yMin - edgeMm || y > yMax + edgeMm) continue;
-          const alpha = coverage(ellipseDistance(x, y, vessel.shape), edgeMm) * liverCoverage;
-          if (alpha > 0) for (let p = 0; p < phaseCount; p++) value[p] += (vessel.hu[p] - value[p]) * alpha;
-        }
+    }
+  }
+  for (const vessel of vessels) {
+    const { columnStart, columnEnd, rowStart, rowEnd } = pixelRange(vessel.bounds);
+    for (let row = rowStart; row <= rowEnd; row++) {
+      const y = pixelToMm(row, size, pixelSpacingMm);
+      for (let column = columnStart; column <= columnEnd; column++) {
+        const index = (row - region.y0) * width + (column - region.x0);
+        if (liverCoverage[index] === 0) continue;
+        const x = pixelToMm(column, size, pixelSpacingMm);
+        const alpha = coverage(ellipseDistance(x, y, vessel.shape), edgeMm) * liverCoverage[index];
+        if (alpha > 0) for (let p = 0; p < phaseCount; p++) images[p][index] += (vessel.hu[p] - images[p][index]) * alpha;
       }
-      const out = (row - region.y0) * width + (column - region.x0);
-      for (let p = 0; p < phaseCount; p++) images[p][out] = value[p];
     }
   }
   return images;
