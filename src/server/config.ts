@@ -2,13 +2,13 @@
 import { join } from 'node:path';
 
 export interface UploadLimits {
-  /** Largest single uploaded file, in bytes. */
+  /** Maximum size of one uploaded file, in bytes. */
   maxFileBytes: number;
-  /** Most files in one upload request (a zip counts as one file here). */
+  /** Maximum number of files in one upload request (a zip counts as one file here). */
   maxFilesPerRequest: number;
-  /** Largest sum of uploaded bytes in one request, including the unpacked size of zips. */
+  /** Maximum sum of uploaded bytes in one request, including the unpacked size of zips. */
   maxRequestBytes: number;
-  /** Most entries in one zip. */
+  /** Maximum number of entries in one zip. */
   maxZipEntries: number;
 }
 

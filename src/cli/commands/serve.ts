@@ -59,6 +59,22 @@ async function readAdminPassword(): Promise<string> {
   });
 }
 
+/** Checks an --allowed-origin value: scheme, host and optional port, nothing more. */
+function parseOrigin(value: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(value);
+  } catch {
+    url = null;
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol) || url.origin !== value.replace(/\/$/, '')) {
+    throw new LilnetError('INVALID_ARGUMENT', `invalid --allowed-origin ${JSON.stringify(value)}`, {
+      hint: 'give scheme, host and optional port only, e.g. https://lilnet.hospital.example',
+    });
+  }
+  return url.origin;
+}
+
 function configFrom(options: ServeOptions): ServerConfig {
   return defaultConfig({
     host: options.host,
@@ -66,7 +82,7 @@ function configFrom(options: ServeOptions): ServerConfig {
     dataDir: resolve(options.data),
     modelsDir: options.models ? resolve(options.models) : undefined,
     secureCookies: options.secureCookies === true,
-    allowedOrigins: options.allowedOrigin,
+    allowedOrigins: options.allowedOrigin.map(parseOrigin),
     limits: {
       maxFileBytes: positiveInteger(options.maxFileMb, '--max-file-mb') * 1024 * 1024,
       maxFilesPerRequest: positiveInteger(options.maxFiles, '--max-files'),
@@ -87,9 +103,9 @@ export function registerServeCommand(program: Command): void {
     .option('--init-admin <name>', 'create this admin account first; password from LILNET_ADMIN_PASSWORD or stdin')
     .option('--allowed-origin <origin>', 'extra origin allowed to send state-changing requests (repeatable)', (v, all: string[]) => [...all, v], [])
     .option('--secure-cookies', 'mark session cookies Secure (behind a TLS proxy)')
-    .option('--max-file-mb <mebibytes>', 'largest uploaded file, in MiB', '1024')
-    .option('--max-files <count>', 'most files in one upload request', '2000')
-    .option('--max-upload-mb <mebibytes>', 'largest upload request, zips counted unpacked, in MiB', '4096')
+    .option('--max-file-mb <mebibytes>', 'maximum size of one uploaded file, in MiB', '1024')
+    .option('--max-files <count>', 'maximum number of files in one upload request', '2000')
+    .option('--max-upload-mb <mebibytes>', 'maximum size of one upload request, zips counted unpacked, in MiB', '4096')
     .option('--json', 'print the listening address as one JSON document on stdout')
     .action(async (options: ServeOptions) => {
       const config = configFrom(options);
