@@ -9,6 +9,9 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { startServer } from '../../src/server/app.ts';
+import { defaultConfig } from '../../src/server/config.ts';
+import { createUser } from '../../src/server/users.ts';
 import { writeUntrainedModels } from '../diagnose/helpers/untrained-models.ts';
 import { sharedPath } from '../helpers/shared.ts';
 import { ADMIN, ApiClient, filesForm } from './helpers.ts';
@@ -118,6 +121,35 @@ test('restart during a job keeps the case and marks the job interrupted', { time
     assert.equal(keptReport.body.createdAt, report.createdAt);
     assert.equal((await last.request('GET', `/api/jobs/${diagnosis.id}/result`)).body.report.createdAt, report.createdAt);
     third.child.kill('SIGTERM');
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('clean stop during a job marks it interrupted', { timeout: 120_000 }, async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'lilnet-stop-test-'));
+  try {
+    const config = defaultConfig({ host: '127.0.0.1', port: 0, dataDir });
+    const first = await startServer(config);
+    await createUser(first.context.db, ADMIN.name, ADMIN.password, 'admin');
+    const client = new ApiClient(first.url);
+    assert.equal((await client.login()).status, 200);
+    const caseId = (await client.request('POST', '/api/cases', { json: { label: 'stop' } })).body.id;
+    const files = await folderFiles(sharedPath('data', 'real-ct', 'cases', 'case-01'));
+    assert.equal((await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, { form: filesForm(files) })).status, 201);
+    const job = (await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'ingest' } })).body;
+    while (first.context.jobs.get(job.id)?.status === 'queued') await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(first.context.jobs.get(job.id)?.status, 'running');
+    await first.close();
+
+    const second = await startServer(config);
+    try {
+      const stopped = second.context.jobs.get(job.id);
+      assert.equal(stopped?.status, 'interrupted');
+      assert.notEqual(stopped?.finishedAt, null);
+    } finally {
+      await second.close();
+    }
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }

@@ -52,7 +52,8 @@ function toView(row: Record<string, unknown>): JobView {
 }
 
 export class JobRunner {
-  private running: { jobId: string; child: ChildProcess } | null = null;
+  /** The running job: its process, and a promise that settles once its final status is stored. */
+  private running: { jobId: string; child: ChildProcess; settled: Promise<void> } | null = null;
   private closed = false;
   private readonly paths;
   private readonly idleWaiters: (() => void)[] = [];
@@ -137,9 +138,9 @@ export class JobRunner {
     this.closed = true;
     const current = this.running;
     if (!current) return;
-    const exited = new Promise<void>((resolve) => current.child.once('exit', () => resolve()));
     current.child.kill('SIGTERM');
-    await exited;
+    // Wait until the job's final status is written, so the database is not closed under it.
+    await current.settled;
   }
 
   private nextQueued(): JobView | null {
@@ -178,7 +179,9 @@ export class JobRunner {
     };
     this.update(job.id, { status: 'running', started_at: new Date().toISOString(), stage: 'starting' });
     const child = fork(ENTRY, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
-    this.running = { jobId: job.id, child };
+    let markSettled = () => {};
+    const settled = new Promise<void>((resolve) => (markSettled = resolve));
+    this.running = { jobId: job.id, child, settled };
     log.info({ jobId: job.id, caseId: job.caseId, kind: job.kind, pid: child.pid }, 'job started');
     let outcome: { status: JobStatus; error: string | null } | null = null;
     let pending = Promise.resolve();
@@ -201,14 +204,20 @@ export class JobRunner {
           (this.closed
             ? { status: 'interrupted' as const, error: 'the server stopped before the job finished; start it again' }
             : { status: 'failed' as const, error: `the job process exited with ${signal ?? `code ${code}`}` });
-        this.update(job.id, {
-          status: final.status,
-          error: final.error,
-          finished_at: new Date().toISOString(),
-          ...(final.status === 'succeeded' ? { progress: 1, stage: 'done' } : {}),
-        });
-        log.info({ jobId: job.id, status: final.status }, 'job finished');
-        this.running = null;
+        try {
+          this.update(job.id, {
+            status: final.status,
+            error: final.error,
+            finished_at: new Date().toISOString(),
+            ...(final.status === 'succeeded' ? { progress: 1, stage: 'done' } : {}),
+          });
+          log.info({ jobId: job.id, status: final.status }, 'job finished');
+        } catch (error) {
+          log.error({ err: error, jobId: job.id }, 'storing the final job status failed');
+        } finally {
+          this.running = null;
+          markSettled();
+        }
         this.startNext();
       });
     });
