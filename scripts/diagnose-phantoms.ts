@@ -7,13 +7,24 @@
  * - classification, per patient: the patient's branch against the benign/malignant truth and the patient's
  *   call against the lesion type (each phantom patient has lesions of one type).
  *
- * Usage: node --import tsx scripts/diagnose-phantoms.ts <synth out>/cases [--models <dir>] [--out <dir>] [--json]
+ * With `--truth-boxes`, the detector is skipped: the true AP and PVP boxes are cropped and classified, which
+ * measures the classifiers alone.
+ *
+ * Usage: node --import tsx scripts/diagnose-phantoms.ts <synth out>/cases [--models <dir>] [--out <dir>]
+ *        [--truth-boxes] [--json]
  */
-import { mkdtempSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { boxIou } from '../src/detect/box.ts';
+import { classifyCrops, listCrops } from '../src/diagnose/classify-stage.ts';
+import { CLASSIFIER_INPUT_SIZE_PX, CROP_MARGIN_FRACTION, CROP_MIN_SIDE_PX, CROP_WINDOW } from '../src/diagnose/crop.ts';
 import { diagnoseCase } from '../src/diagnose/diagnose-case.ts';
+import { buildLesionReports, patientClassification } from '../src/diagnose/lesion-reports.ts';
+import { loadClassifiers } from '../src/diagnose/load-models.ts';
+import { matchAcrossPhases, type PhaseTrack } from '../src/diagnose/match-phases.ts';
+import type { Classification } from '../src/diagnose/report-types.ts';
+import { readCase } from '../src/imaging/read-case.ts';
 
 interface TruthBox {
   slice: number;
@@ -39,6 +50,27 @@ const outRoot = option('--out') ?? mkdtempSync(join(tmpdir(), 'lilnet-phantom-re
 const modelsDir = option('--models');
 const IOU_THRESHOLD = 0.3;
 
+const truthBoxesOnly = args.includes('--truth-boxes');
+const models = truthBoxesOnly ? await loadClassifiers(modelsDir) : null;
+
+/** Classifies the true AP and PVP boxes of a case, bypassing the detector. */
+async function classifyTruthBoxes(caseDir: string, truth: Truth, outDir: string): Promise<Classification | null> {
+  const ctCase = await readCase(caseDir);
+  const tracks: PhaseTrack[][] = ['AP', 'PVP'].map((phase) => {
+    const series = ctCase.series.find((s) => s.phase === phase)!;
+    return truth.lesions.map((lesion) => ({
+      series,
+      boxes: lesion.boxes[phase].map((b) => ({ sliceIndex: b.slice, confidence: 1, box: { x1: b.x0, y1: b.y0, x2: b.x1, y2: b.y1 } })),
+    }));
+  });
+  const matched = matchAcrossPhases(tracks);
+  const crops = listCrops(matched, { marginFraction: CROP_MARGIN_FRACTION, minSidePx: CROP_MIN_SIDE_PX, inputSizePx: CLASSIFIER_INPUT_SIZE_PX, window: CROP_WINDOW });
+  const outputs = await classifyCrops(crops, models!.classifiers, CROP_WINDOW);
+  mkdirSync(join(outDir, 'overlays'), { recursive: true });
+  const { perLesionLogits } = await buildLesionReports({ lesions: matched, outputs, outDir, window: CROP_WINDOW });
+  return patientClassification(perLesionLogits);
+}
+
 let trueLesions = 0;
 let trueFound = 0;
 let reported = 0;
@@ -52,6 +84,16 @@ for (const name of readdirSync(casesDir).sort()) {
   const caseDir = join(casesDir, name);
   if (!existsSync(join(caseDir, 'truth.json'))) continue;
   const truth = JSON.parse(readFileSync(join(caseDir, 'truth.json'), 'utf8')) as Truth;
+  if (truthBoxesOnly) {
+    const patient = await classifyTruthBoxes(caseDir, truth, join(outRoot, name));
+    const expected = truth.labels.bm === 'bad' ? 'malignant' : 'benign';
+    patients++;
+    if (patient?.branch === expected) branchCorrect++;
+    if (patient?.call === truth.lesionType.toUpperCase()) callCorrect++;
+    rows.push({ case: name, type: truth.lesionType, branch: patient?.branch ?? null, call: patient?.call ?? null, pMalignant: patient?.pMalignant ?? null });
+    if (!args.includes('--json')) console.log(`${name}: ${truth.lesionType}, true boxes classified ${patient?.branch ?? '-'} / ${patient?.call ?? '-'}, P(malignant) ${patient?.pMalignant.toFixed(3)}`);
+    continue;
+  }
   const report = await diagnoseCase(caseDir, { outDir: join(outRoot, name), modelsDir });
 
   const found = new Set<number>();
@@ -108,6 +150,6 @@ if (args.includes('--json')) {
 } else {
   const pct = (value: number | null): string => (value === null ? 'n/a' : `${(100 * value).toFixed(1)}%`);
   console.log(`\n${patients} phantom cases, reports in ${outRoot}`);
-  console.log(`detection at IoU ${IOU_THRESHOLD}: recall ${pct(summary.detection.recall)} (${trueFound}/${trueLesions}), precision ${pct(summary.detection.precision)} (${reportedMatched}/${reported})`);
+  if (!truthBoxesOnly) console.log(`detection at IoU ${IOU_THRESHOLD}: recall ${pct(summary.detection.recall)} (${trueFound}/${trueLesions}), precision ${pct(summary.detection.precision)} (${reportedMatched}/${reported})`);
   console.log(`patient benign/malignant accuracy ${pct(summary.classification.benignMalignantAccuracy)}, six-class accuracy ${pct(summary.classification.sixClassAccuracy)}`);
 }

@@ -50,15 +50,17 @@ for (const { run, role, classes } of RUNS) {
     .trim()
     .split('\n')
     .map((line) => JSON.parse(line) as EpochMetrics);
-  const best = history.reduce((a, b) => ((b.valAuc ?? 0) > (a.valAuc ?? 0) ? b : a));
+  const model = await openClassifierModel(join(runDir, 'best.ckpt'));
+  if (model.format === 'onnx') throw new Error(`${runDir}/best.ckpt is not a checkpoint`);
+  // The figures quoted are those of the epoch the best checkpoint was saved at.
+  const best = history.find((entry) => entry.epoch === model.meta.epoch);
+  if (!best) throw new Error(`${runDir}/metrics.jsonl has no epoch ${String(model.meta.epoch)}, the epoch of best.ckpt`);
   const summary = `${role}: best epoch ${best.epoch}, held-out phantom patients ${best.valPatients}, AUC ${best.valAuc?.toFixed(3)}, accuracy ${(100 * best.valAccuracy).toFixed(1)}%`;
   if (best.valAuc === null || best.valAuc <= 0.5) {
     console.error(`not exported, no better than chance: ${summary}`);
     failed = true;
     continue;
   }
-  const model = await openClassifierModel(join(runDir, 'best.ckpt'));
-  if (model.format === 'onnx') throw new Error(`${runDir}/best.ckpt is not a checkpoint`);
   const { bytes } = exportDiagnosisClassifier(model.stateDict, join(runDir, 'best.ckpt'), config.inputSizePx);
   if (bytes.byteLength > MAX_MODEL_BYTES) {
     console.error(`not exported, ${bytes.byteLength} bytes is over 8 MB: ${summary}`);

@@ -43,28 +43,25 @@ async function infoOf(file: ModelFile): Promise<ModelInfo> {
   return info;
 }
 
-/** Resolves and opens every model; the user's folder first, the bundled demo models for the slots it leaves empty. */
-export async function loadModels(modelsDir?: string): Promise<LoadedModels> {
-  const files = resolveModelFiles(modelsDir);
-  const where = modelsDir ? `${modelsDir} or the bundled ${BUNDLED_MODELS_DIR}` : `the bundled ${BUNDLED_MODELS_DIR}`;
-  for (const role of ['detector', 'benign-malignant'] as const) {
-    if (!files[role]) {
-      throw new LilnetError('MODELS_NOT_FOUND', `no ${role} model found in ${where}`, {
-        file: modelsDir,
-        hint:
-          role === 'detector'
-            ? 'add detector.onnx (a YOLOv8-convention ONNX detector) to the models folder'
-            : 'add benign-malignant.onnx or the authors\' Time_BM.pth.tar to the models folder',
-      });
-    }
-  }
+export type LoadedClassifiers = Omit<LoadedModels, 'detector'>;
 
+function missingModel(role: 'detector' | 'benign-malignant', modelsDir: string | undefined): LilnetError {
+  const where = modelsDir ? `${modelsDir} or the bundled ${BUNDLED_MODELS_DIR}` : `the bundled ${BUNDLED_MODELS_DIR}`;
+  return new LilnetError('MODELS_NOT_FOUND', `no ${role} model found in ${where}`, {
+    file: modelsDir,
+    hint:
+      role === 'detector'
+        ? 'add detector.onnx (a YOLOv8-convention ONNX detector) to the models folder'
+        : "add benign-malignant.onnx or the authors' Time_BM.pth.tar to the models folder",
+  });
+}
+
+/** Resolves and opens the three classifiers only; the benign/malignant one is required. */
+export async function loadClassifiers(modelsDir?: string): Promise<LoadedClassifiers> {
+  const files = resolveModelFiles(modelsDir);
+  if (!files['benign-malignant']) throw missingModel('benign-malignant', modelsDir);
   const warnings: ReportWarning[] = [];
   const infos: ModelInfo[] = [];
-  const detectorFile = files.detector!;
-  const detector = await openDetector(detectorFile.path);
-  infos.push(await infoOf(detectorFile));
-
   const classifiers: Partial<Record<ClassifierRole, OnnxClassifier>> = {};
   for (const role of ['benign-malignant', 'malignant-subtype', 'benign-subtype'] as const) {
     const file = files[role];
@@ -82,6 +79,19 @@ export async function loadModels(modelsDir?: string): Promise<LoadedModels> {
     }
     infos.push(await infoOf(file));
   }
-  log.info({ models: infos.map((i) => `${i.role}:${i.file}:${i.version}`) }, 'models loaded');
-  return { detector, classifiers, infos, warnings };
+  return { classifiers, infos, warnings };
+}
+
+/** Resolves and opens every model; the user's folder first, the bundled demo models for the slots it leaves empty. */
+export async function loadModels(modelsDir?: string): Promise<LoadedModels> {
+  const files = resolveModelFiles(modelsDir);
+  // Both required slots are checked before any model is opened, so a bad folder fails fast.
+  if (!files.detector) throw missingModel('detector', modelsDir);
+  if (!files['benign-malignant']) throw missingModel('benign-malignant', modelsDir);
+  const detector = await openDetector(files.detector.path);
+  const detectorInfo = await infoOf(files.detector);
+  const { classifiers, infos, warnings } = await loadClassifiers(modelsDir);
+  const allInfos = [detectorInfo, ...infos];
+  log.info({ models: allInfos.map((i) => `${i.role}:${i.file}:${i.version}`) }, 'models loaded');
+  return { detector, classifiers, infos: allInfos, warnings };
 }
