@@ -1,7 +1,7 @@
 // A caching CPU allocator for libtorch. Training allocates and frees the same activation and gradient sizes
-// every step. Through glibc's malloc, with JavaScript objects freed later by the garbage collector in between,
-// those freed blocks were not reused and the resident set grew by about 1 MB per step of a small LiLNet (RSS
-// measured on Node 20, glibc, Debian libtorch 1.13). Freed blocks are kept here in size classes and handed
+// every step. Through glibc's malloc, those freed blocks were not reused while small native objects waited for
+// the JavaScript garbage collector. The resident set then grew by about 1 MB per step of a small LiLNet
+// (measured on Node 20, Debian glibc and libtorch 1.13). Freed blocks are kept here in size classes and handed
 // out again, so memory stays at the peak working set of a step, and reused blocks need no new page faults.
 #include "common.h"
 

@@ -90,7 +90,7 @@ std::vector<int64_t> ArgInts(const Napi::CallbackInfo& info, size_t index, const
   for (uint32_t i = 0; i < array.Length(); ++i) {
     Napi::Value item = array[i];
     if (!item.IsNumber()) {
-      ThrowCallError(info.Env(), call, "argument " + std::to_string(index) + " holds a non-number");
+      ThrowCallError(info.Env(), call, "argument " + std::to_string(index) + " contains a value that is not a number");
     }
     values[i] = item.As<Napi::Number>().Int64Value();
   }

@@ -5,7 +5,7 @@
 import { LilnetError } from '../errors.ts';
 import type { ParameterSpec } from './ops.ts';
 
-/** A seeded pseudo-random source of uniform numbers in [0, 1) (mulberry32). */
+/** Creates a seeded pseudo-random source of uniform numbers in [0, 1) (the mulberry32 generator). */
 export function createRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {

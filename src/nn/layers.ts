@@ -8,7 +8,7 @@ import type { Conv2dOptions, Ops, ParameterLookup, ParameterSpec } from './ops.t
 export const BATCH_NORM_MOMENTUM = 0.1;
 export const BATCH_NORM_EPS = 1e-5;
 
-/** A bias-free convolution weight `[out, in, k, k]`, Kaiming-normal (fan-out, ReLU gain). */
+/** Specifies a bias-free convolution weight `[out, in, k, k]`, Kaiming-normal (fan-out, ReLU gain). */
 export function conv2dSpecs(prefix: string, inChannels: number, outChannels: number, kernel: number): ParameterSpec[] {
   return [
     {
@@ -20,7 +20,7 @@ export function conv2dSpecs(prefix: string, inChannels: number, outChannels: num
   ];
 }
 
-/** Batch norm over `channels`: weight 1, bias 0, running mean 0, running variance 1. */
+/** Specifies a batch norm over `channels`: weight 1, bias 0, running mean 0, running variance 1. */
 export function batchNorm2dSpecs(prefix: string, channels: number): ParameterSpec[] {
   return [
     { name: `${prefix}.weight`, shape: [channels], init: { kind: 'constant', value: 1 }, trainable: true },
@@ -30,7 +30,7 @@ export function batchNorm2dSpecs(prefix: string, channels: number): ParameterSpe
   ];
 }
 
-/** A linear layer `in -> out` with PyTorch's default initialisation (uniform in +-1/sqrt(in)). */
+/** Specifies a linear layer `in -> out` with PyTorch's default initialisation (uniform in +-1/sqrt(in)). */
 export function linearSpecs(prefix: string, inFeatures: number, outFeatures: number): ParameterSpec[] {
   return [
     {

@@ -47,7 +47,7 @@ export function lilnetSpecs(config: LilnetConfig): ParameterSpec[] {
 }
 
 /**
- * The four quadrant masks and the all-ones variant 0, as a `[1, 5, 1, S, S]` constant. With m = floor(S / 2),
+ * Builds the all-ones variant 0 and the four quadrant masks as a `[1, 5, 1, S, S]` constant. With m = floor(S / 2),
  * mask 1 zeroes rows [0, m) x columns [0, m), mask 2 rows [0, m) x columns [m, S), mask 3 rows [m, S) x
  * columns [0, m), mask 4 rows [m, S) x columns [m, S); rows are H, columns W.
  */
@@ -69,7 +69,7 @@ export function variantMasks(size: number): Float32Array {
   return masks;
 }
 
-/** The masking transform: `[B, C, S, S]` -> `[5B, C, S, S]`, rows 5b..5b+4 being F_b and F_b through the four masks. */
+/** Applies the masking transform: `[B, C, S, S]` -> `[5B, C, S, S]`, rows 5b..5b+4 being F_b and F_b through the four masks. */
 export function maskVariants<T>(ops: Ops<T>, features: T): T {
   const [, channels, height, width] = ops.shape(features);
   if (height !== width) {
@@ -80,14 +80,14 @@ export function maskVariants<T>(ops: Ops<T>, features: T): T {
   return ops.reshape(ops.mul(perImage, masks), [-1, channels, height, width]);
 }
 
-/** A `[1, 5, 1, 5]` constant selecting (variant row v, joint variant column v) pairs: the diagonal. */
+/** Builds the `[1, 5, 1, 5]` constant that selects the diagonal (variant row v, joint variant column v) pairs. */
 function diagonalSelection(): Float32Array {
   const selection = new Float32Array(VARIANTS * VARIANTS);
   for (let v = 0; v < VARIANTS; v++) selection[v * VARIANTS + v] = 1;
   return selection;
 }
 
-/** A `[1, 5, 1, 5]` constant selecting only the unmasked row's unmasked columns. */
+/** Builds the `[1, 5, 1, 5]` constant that selects only the unmasked row's unmasked columns. */
 function unmaskedSelection(): Float32Array {
   const selection = new Float32Array(VARIANTS * VARIANTS);
   selection[0] = 1;
@@ -168,7 +168,7 @@ export function jointLabels(labels: Int32Array): Int32Array {
 }
 
 /**
- * The training loss: CE(layer4 joint) + beta * CE(layer3 joint) + T^2 * KL(p || q) + CE(self-distillation),
+ * Computes the training loss: CE(layer4 joint) + beta * CE(layer3 joint) + T^2 * KL(p || q) + CE(self-distillation),
  * with p = softmax(aggregated / T) as a fixed target (no gradient) and q = softmax(selfDistillation / T).
  */
 export function lilnetLoss<T>(

@@ -1,5 +1,5 @@
 /**
- * Plain ResNet-50 classifier (the paper's baseline): the torchvision trunk, global average pooling and `fc`
+ * Plain ResNet-50 classifier (the baseline LiLNet is compared with by Wei, Yang et al., 2024): the torchvision trunk, global average pooling and `fc`
  * (channels of layer4 -> K classes).
  */
 import { LilnetError } from '../errors.ts';

@@ -61,7 +61,7 @@ export class Sgd {
     callNative('zeroGrad', (t) => t.zeroGrad(handles, setToNone));
   }
 
-  /** The momentum buffers, in parameter order; null where a parameter has not been stepped yet. */
+  /** Returns the momentum buffers in parameter order, with null where a parameter has not been stepped yet. */
   momentumBuffers(): readonly (TorchTensor | null)[] {
     return this.#buffers;
   }

@@ -58,7 +58,7 @@ export class ParameterStore {
 
   /**
    * Creates the parameters from a state dict; see {@link loadStateDict} for `strict`. Without `strict`, the
-   * parameters that the state dict lacks or holds mis-shaped start from their initialisation with seed 0.
+   * parameters that the state dict lacks or stores with another shape start from their initialisation with seed 0.
    */
   static fromStateDict(
     specs: readonly ParameterSpec[],
@@ -125,7 +125,7 @@ export class ParameterStore {
     return comparison;
   }
 
-  /** The tensor named `name`; throws `INTERNAL` when the model asks for a name it did not specify. */
+  /** The tensor named `name`; throws `INTERNAL` when a forward function looks up a name its specs lack. */
   get(name: string): TorchTensor {
     const tensor = this.#tensors.get(name);
     if (!tensor) throw new LilnetError('INTERNAL', `the model looked up parameter ${name}, which its specs lack`);
@@ -135,7 +135,7 @@ export class ParameterStore {
   /** A {@link ParameterLookup} for model forward functions. */
   readonly lookup: ParameterLookup<TorchTensor> = (name) => this.get(name);
 
-  /** The learnable parameters, in spec order (what the optimiser updates). */
+  /** Returns the learnable parameters in spec order: the tensors an optimiser updates. */
   trainableParameters(): TorchTensor[] {
     return this.specs.filter((s) => s.trainable).map((s) => this.get(s.name));
   }

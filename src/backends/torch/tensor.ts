@@ -76,7 +76,7 @@ export class TorchTensor {
     return callNative('toFloat64Array', (t) => t.toFloat64Array(this.handle));
   }
 
-  /** The value of a one-element tensor, as float64. */
+  /** Returns the value of a one-element tensor, as float64. */
   item(): number {
     const values = this.toFloat64Array();
     if (values.length !== 1) {
@@ -95,7 +95,7 @@ export class TorchTensor {
     return this;
   }
 
-  /** A new tensor sharing the accumulated gradient's memory, or null before any backward pass reached it. */
+  /** Returns a new tensor sharing the accumulated gradient's memory, or null before any backward pass reached it. */
   grad(): TorchTensor | null {
     const handle = callNative('grad', (t) => t.grad(this.handle));
     return handle === null ? null : new TorchTensor(handle);
