@@ -3,8 +3,8 @@
  * (AP, PVP) and with three phases (NC, AP, PVP): time per stage, total, and peak resident memory. The phantom case is generated once with `lilnet synth` into
  * `$LILNET_BENCH_DIR` (default: the system temporary folder) and reused by later runs.
  *
- * The detector and classifiers are the bundled models, or those of `--models <dir>`; without bundled
- * models, untrained models of the demo architectures are built, which have the same cost per slice and crop.
+ * The detector and classifiers are the bundled models, or those of `--models <dir>`; a slot without a bundled
+ * model gets an untrained model of the demo architecture, which has the same cost per slice and crop.
  * Because the number of crops depends on what the detector finds, the classification of the phantom's true
  * lesion boxes is timed as well, so the figure does not hinge on the detector.
  *
@@ -47,13 +47,19 @@ async function phantomCase(): Promise<string> {
 }
 
 const caseDir = await phantomCase();
-if (!modelsDir && !existsSync(join(BUNDLED_MODELS_DIR, 'benign-malignant.onnx'))) {
-  modelsDir = join(benchDir, 'untrained-models');
-  if (!existsSync(modelsDir)) {
-    mkdirSync(modelsDir, { recursive: true });
-    writeUntrainedModels(modelsDir);
+if (!modelsDir) {
+  // Slots without a bundled model get untrained models of the same architecture, which cost the same per
+  // slice and crop; the printed model list says which ones were used.
+  const bundledClassifiers = existsSync(join(BUNDLED_MODELS_DIR, 'benign-malignant.onnx'));
+  const bundledDetector = existsSync(join(BUNDLED_MODELS_DIR, 'detector.onnx'));
+  if (!bundledClassifiers || !bundledDetector) {
+    modelsDir = join(benchDir, bundledClassifiers ? 'untrained-detector' : 'untrained-models');
+    if (!existsSync(modelsDir)) {
+      mkdirSync(modelsDir, { recursive: true });
+      writeUntrainedModels(modelsDir, bundledClassifiers ? { classifiers: [] } : {});
+    }
+    console.log(`untrained stand-ins for the missing bundled models are in ${modelsDir}`);
   }
-  console.log(`no bundled classifiers: using untrained models of the demo architectures in ${modelsDir}`);
 }
 
 /** Diagnoses the phantom case with the given phases (default AP and PVP when undefined) and prints the figures. */
