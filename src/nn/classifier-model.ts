@@ -6,6 +6,7 @@
  */
 import { open } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
+import { readOnnxMetadataProps } from '../backends/onnx/onnx-metadata.ts';
 import { inferArchitecture, type ClassifierArchitecture } from '../diagnose/model-conversion.ts';
 import { LilnetError } from '../errors.ts';
 import { resolveTask, type TaskName } from '../eval/tasks.ts';
@@ -30,7 +31,14 @@ export interface CheckpointModel {
   meta: Record<string, unknown>;
 }
 
-export type ClassifierModel = { format: 'onnx'; path: string } | CheckpointModel;
+/** An ONNX file; `recordedClasses` are the labels `lilnet export-onnx` stored in its `lilnet.classes` metadata. */
+export interface OnnxModel {
+  format: 'onnx';
+  path: string;
+  recordedClasses?: string[];
+}
+
+export type ClassifierModel = OnnxModel | CheckpointModel;
 
 async function firstBytes(path: string, count: number): Promise<Uint8Array> {
   let handle;
@@ -71,7 +79,10 @@ export async function openClassifierModel(path: string): Promise<ClassifierModel
     };
   }
   const isZip = head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
-  if (!isZip && extname(path).toLowerCase() === '.onnx') return { format: 'onnx', path };
+  if (!isZip && extname(path).toLowerCase() === '.onnx') {
+    const recorded = (await readOnnxMetadataProps(path))['lilnet.classes'];
+    return { format: 'onnx', path, ...(recorded ? { recordedClasses: recorded.split(',') } : {}) };
+  }
   // Anything else goes to the PyTorch reader, whose errors name legacy, gzip and other formats.
   const checkpoint = await readPytorchCheckpoint(path);
   const architecture = inferArchitecture(checkpoint.stateDict, path);
@@ -115,8 +126,19 @@ function checkStateDictFits(
   }
 }
 
-/** Class labels of a task, checked against the number of classes the model outputs. */
-export function taskClasses(task: TaskName | undefined, numClasses: number, source: string): string[] {
+/**
+ * Returns the class labels of a task, checked against the number of classes the model outputs and against
+ * the labels the model file records (`recordedClasses`). Without a task, recorded labels are used when their
+ * count fits.
+ */
+export function taskClasses(
+  task: TaskName | undefined,
+  numClasses: number,
+  source: string,
+  recordedClasses?: readonly string[],
+): string[] {
+  const recorded = recordedClasses?.length === numClasses ? [...recordedClasses] : undefined;
+  if (task === undefined && recorded) return recorded;
   // resolveTask validates the task name; its class count is 2 for bm and 3 for the subtype tasks.
   let taskClassCount = numClasses;
   if (task === 'bm') taskClassCount = 2;
@@ -129,6 +151,16 @@ export function taskClasses(task: TaskName | undefined, numClasses: number, sour
       {
         file: source,
         hint: 'bm is benign/malignant (2 classes); benign is FNH/HEM/CYST and malignant HCC/ICC/MET (3 classes)',
+      },
+    );
+  }
+  if (recorded && recorded.join(',') !== definition.classes.join(',')) {
+    throw new LilnetError(
+      'CHECKPOINT_MISMATCH',
+      `${source} records classes ${recorded.join(', ')}, but task ${task} labels them ${definition.classes.join(', ')}`,
+      {
+        file: source,
+        hint: 'drop --task to use the classes recorded in the model, or pass the task it was exported for',
       },
     );
   }

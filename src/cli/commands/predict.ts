@@ -174,7 +174,8 @@ async function runPredict(images: string[], options: PredictCommandOptions): Pro
   }
 
   const decision = rows(outputs[isLilnet ? 'aggregated_logits' : 'logits']);
-  const classes = taskClasses(task, decision[0]?.length ?? 0, options.model);
+  const recordedClasses = model.format === 'onnx' ? model.recordedClasses : undefined;
+  const classes = taskClasses(task, decision[0]?.length ?? 0, options.model, recordedClasses);
   const predicted = decision.map((row) => classes[argmax(row)]);
 
   if (options.json) {
