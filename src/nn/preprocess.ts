@@ -8,6 +8,7 @@
  * bilinear interpolation with pixel centres at i + 0.5 when enlarging), fixed-point weights with 22 fractional
  * bits, and rounding and clipping to 8 bits after the horizontal pass and again after the vertical pass.
  */
+import { access, constants } from 'node:fs/promises';
 import sharp from 'sharp';
 import { LilnetError } from '../errors.ts';
 
@@ -159,6 +160,16 @@ export function imageToModelInput(
 
 /** Decodes an image file (PNG, JPEG, TIFF, ...) into 8-bit grey or RGB pixels, dropping any alpha channel. */
 export async function readImage8(path: string): Promise<Image8> {
+  try {
+    await access(path, constants.R_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE';
+    throw new LilnetError(code, `cannot read image ${path}: ${(error as Error).message}`, {
+      file: path,
+      hint: 'check the image path and its permissions',
+      cause: error,
+    });
+  }
   try {
     const metadata = await sharp(path).metadata();
     // sharp converts grey to sRGB by default. Grey files stay one channel here, as PIL's mode L.

@@ -100,3 +100,11 @@ test('predict without recorded classes', () => {
   assert.equal(result.status, 0, result.stderr);
   assert.deepEqual(JSON.parse(result.stdout).classes, ['class 0', 'class 1', 'class 2']);
 });
+
+test('predict names a missing image', () => {
+  const missing = join(dir, 'no-such-crop.png');
+  const result = lilnet('predict', '--model', unlabelled, missing);
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, /\[FILE_NOT_FOUND\]/);
+  assert.match(result.stderr, /no-such-crop\.png/);
+});
