@@ -255,7 +255,8 @@ export async function runTraining(configIn: TrainConfig, options: RunOptions): P
       };
       progress.finishEpoch(metrics, seen / (stepMs / 1000));
       // Best by validation AUC, then accuracy; the first epoch reaching a score keeps it.
-      const score = (validation.auc ?? 0) * 10 + (validation.accuracy ?? 0);
+      // Without validation patients the latest epoch counts as the best.
+      const score = data.validation.length > 0 ? (validation.auc ?? 0) * 10 + (validation.accuracy ?? 0) : epoch;
       const improved = score > bestScore;
       if (improved) {
         bestScore = score;

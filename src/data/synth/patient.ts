@@ -127,7 +127,8 @@ export function samplePatient(options: SynthPatientOptions): SynthPatient {
   };
   const count = lesionCountFor(rng, options.lesionType);
   for (let i = 0; i < count; i++) {
-    const diameterMm = sampleDiameterMm(rng, options.lesionType);
+    // At least 2.5 pixels across, so that every lesion covers whole pixels on some slice and yields crops and boxes.
+    const diameterMm = Math.max(sampleDiameterMm(rng, options.lesionType), 2.5 * geometry.pixelSpacingMm);
     let centre = placeLesion(rng, patient, diameterMm);
     for (let attempt = 0; attempt < 20; attempt++) {
       const clear = patient.lesions.every((other) => {
