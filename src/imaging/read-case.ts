@@ -147,6 +147,16 @@ function assignPhases(
   warnings: string[],
 ): void {
   const evidence = entries.map((entry) => entry.evidence);
+  for (const key of Object.keys(mapping)) {
+    const used = evidence.some(
+      (entry) => entry.seriesId === key || entry.description === key || entry.folderNames.includes(key),
+    );
+    if (!used) {
+      warnings.push(
+        `phase mapping key "${key}" matches no series id, SeriesDescription or folder name, so it was not applied`,
+      );
+    }
+  }
   const first = evidence.map((entry) => identifyPhase(entry, mapping));
   const decisions = identifyPhasesByContrastAndTime(evidence, first);
   entries.forEach((entry, index) => {
