@@ -1,7 +1,7 @@
 /**
- * LiLNet training step on the libtorch addon against the same step in PyTorch, in one run: forward in training
- * mode, the LiLNet loss, backward and an SGD step (momentum 0.9, weight decay 1e-4) on random 224 x 224
- * inputs, with the same batch size and thread count on both sides.
+ * Times the LiLNet training step on the libtorch addon against the same step in PyTorch, in one run. A step is
+ * the forward in training mode, the LiLNet loss, backward and an SGD update (momentum 0.9, weight decay 1e-4)
+ * on random 224 x 224 inputs. Both sides use the same batch size and thread count.
  *
  * Run: node --import tsx bench/torch-train-step.bench.ts [--batch 4] [--threads 2] [--steps 3] [--width 64]
  *      [--rounds 2]

@@ -8,7 +8,7 @@ import { REPOSITORY_ROOT, sharedPath } from '../helpers/shared.ts';
 
 export const REFERENCE_DIR = ['fixtures', 'lilnet-reference'];
 
-/** The six reference inputs, `[6, 3, 224, 224]` float32. */
+/** Reads the six reference inputs, `[6, 3, 224, 224]` float32. */
 export function readReferenceInputs(): Float32Array {
   const bytes = readFileSync(sharedPath(...REFERENCE_DIR, 'inputs-nchw-float32.bin'));
   const copy = new Uint8Array(bytes.byteLength);
