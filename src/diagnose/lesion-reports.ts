@@ -91,7 +91,11 @@ export async function buildLesionReports(input: LesionReportInput): Promise<{ le
 
     const phases: LesionPhase[] = [];
     for (const track of lesion.tracks) {
-      const key = track.boxes.reduce((best, b) => (boxArea(b.box) > boxArea(best.box) ? b : best));
+      // The key slice shows the most confident box (the larger one on a tie): on real CT a lesion's track can
+      // pick up loose boxes of nearby structures, and the largest box is then often one of those.
+      const key = track.boxes.reduce((best, b) =>
+        b.confidence > best.confidence || (b.confidence === best.confidence && boxArea(b.box) > boxArea(best.box)) ? b : best,
+      );
       const [columns, rows] = track.series.geometry.dimensions;
       const grey = sliceToGrey(track.series, key.sliceIndex, track.series.unit === 'HU' ? window : null);
       const base = `${id}-${track.series.phase}-z${String(key.sliceIndex).padStart(3, '0')}`;

@@ -118,7 +118,7 @@ export interface LesionPhase {
   phase: Phase;
   seriesId: string;
   boxes: SliceBox[];
-  /** The slice with the largest box area. */
+  /** The slice of the most confident box (the larger box on a tie). */
   keySliceIndex: number;
   /** Patient-space (LPS, mm) centre of the lesion's boxes; null when the series has no geometry. */
   centreMm: [number, number, number] | null;
