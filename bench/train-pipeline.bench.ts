@@ -3,9 +3,10 @@
  *
  * Usage: node --import tsx bench/train-pipeline.bench.ts [steps=3] [trunk=demo] [size=224] [batches=32,128]
  *
- * For each batch size a child process (so that peak RSS is per batch size) generates synthetic FNH/HEM/CYST
- * crops, then times (a) the bare LiLNet training step on batches prepared beforehand and (b) the full loop:
- * decoding, seeded augmentation and batch assembly through the prefetching pipeline, then the same step.
+ * Each batch size runs in a child process, so that peak RSS is per batch size. The child generates synthetic
+ * FNH/HEM/CYST crops and times (a) the bare LiLNet training step on batches prepared beforehand and (b) the
+ * full loop: decoding, seeded augmentation and batch assembly through the prefetching pipeline, then the same
+ * step.
  * The first step of each part warms up and is not timed. It also prints the time the pipeline alone takes per
  * batch (cold decode cache, no engine steps), which varies less than the difference of two loaded timings.
  */

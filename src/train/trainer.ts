@@ -1,7 +1,9 @@
 /**
- * The classifier training loop with the LiLNet recipe: SGD (momentum 0.9, weight decay 1e-4 on every
- * parameter), learning rate 0.01 multiplied by 0.1 at epochs 20 and 35, 50 epochs, batch 128, balanced classes,
- * AP and PVP crops as separate samples, per-task augmentation. After each epoch it validates at patient level
+ * The classifier training loop. Its defaults are the LiLNet recipe: SGD with momentum 0.9 and weight decay 1e-4
+ * on every parameter, learning rate 0.01 multiplied by 0.1 at epochs 20 and 35, 50 epochs and batch 128. Classes
+ * are balanced, AP and PVP crops are separate samples, and augmentation depends on the task.
+ *
+ * After each epoch it validates at patient level
  * (mean of the image logits per patient), writes `last.ckpt` and, when the validation AUC improves, `best.ckpt`
  * (both atomically), appends to `metrics.jsonl` and redraws `curves.svg`/`curves.png`.
  *
@@ -192,7 +194,7 @@ export async function runTraining(configIn: TrainConfig, options: RunOptions): P
     }
   } else {
     if (existsSync(lastPath)) {
-      throw new LilnetError('TRAIN_RUN_INVALID', `run folder ${runDir} already holds a run (last.ckpt)`, { file: lastPath, hint: 'continue it with --resume, or choose another --out folder' });
+      throw new LilnetError('TRAIN_RUN_INVALID', `run folder ${runDir} already contains a run (last.ckpt)`, { file: lastPath, hint: 'continue it with --resume, or choose another --out folder' });
     }
     runner = await startRunner(config, model);
   }

@@ -65,7 +65,7 @@ test('phantom training beats chance on held-out patients', async () => {
     assert.equal(checkpoint.model.architecture, 'lilnet');
     assert.notEqual(checkpoint.optimizer, null);
     assert.ok(checkpoint.optimizer!.momentumBuffers.size > 0);
-    await assert.rejects(runTraining(tinyConfig(join(root, 'data', 'crops')), { runDir: join(root, 'run'), resume: false }), /already holds a run/);
+    await assert.rejects(runTraining(tinyConfig(join(root, 'data', 'crops')), { runDir: join(root, 'run'), resume: false }), /already contains a run/);
   } finally {
     await rm(root, { recursive: true, force: true });
   }

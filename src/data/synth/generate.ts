@@ -129,7 +129,7 @@ function planPatient(patient: SynthPatient, split: Split, options: SynthOptions)
   };
 }
 
-/** Square crop around a box with a margin, moved inside the image; returns [x0, y0, side]. */
+/** Computes the square crop around a box with a margin, moved inside the image; returns [x0, y0, side]. */
 export function cropSquare(box: PixelBox, size: number, marginFraction: number): [number, number, number] {
   const width = box.x1 - box.x0;
   const height = box.y1 - box.y0;
