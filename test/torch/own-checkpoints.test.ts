@@ -21,7 +21,7 @@ import { RESNET50_TRUNK, type ResNetTrunkConfig } from '../../src/nn/resnet.ts';
 import { resnetClassifierForward } from '../../src/nn/resnet50.ts';
 import { maxAbsDifference, pytorchOracleUnavailable, readReferenceInputs, runPytorchOracle } from './helpers.ts';
 
-const IMAGES = 2;
+const IMAGES = 1;
 const ops = new TorchOps();
 const inputs = readReferenceInputs().subarray(0, IMAGES * 3 * 224 * 224);
 let folder: string;
