@@ -146,3 +146,41 @@ test('case lesion file validation', async () => {
   assert.throws(() => parseCaseTruth('c1', '/x', 'lesions.json', '{"lesions": [{"type": "hcc", "boxes": {"AP": [{"slice": 0, "x0": 5, "y0": 0, "x1": 5, "y1": 3}]}}]}'), /invalid AP box/);
   assert.throws(() => parseCaseTruth('c1', '/x', 'lesions.json', '{'), /not valid JSON/);
 });
+
+/** Encodes a 24-bit bottom-up BMP of grey levels (rows top first in `rows`). */
+function greyBmp(rows: number[][]): Buffer {
+  const height = rows.length;
+  const width = rows[0].length;
+  const stride = Math.ceil((width * 3) / 4) * 4;
+  const buffer = Buffer.alloc(54 + stride * height);
+  buffer.write('BM', 0, 'ascii');
+  buffer.writeUInt32LE(buffer.length, 2);
+  buffer.writeUInt32LE(54, 10);
+  buffer.writeUInt32LE(40, 14);
+  buffer.writeInt32LE(width, 18);
+  buffer.writeInt32LE(height, 22);
+  buffer.writeUInt16LE(1, 26);
+  buffer.writeUInt16LE(24, 28);
+  buffer.writeUInt32LE(stride * height, 34);
+  rows.forEach((row, y) => {
+    const offset = 54 + (height - 1 - y) * stride;
+    row.forEach((value, x) => buffer.fill(value, offset + 3 * x, offset + 3 * x + 3));
+  });
+  return buffer;
+}
+
+test('BMP crops read as grey', async () => {
+  const { readCropImage } = await import('../../src/data/pipeline.ts');
+  const root = await mkdtemp(join(tmpdir(), 'lilnet-bmp-'));
+  try {
+    const path = join(root, 'IMG-0002-00001_0.bmp');
+    await writeFile(path, greyBmp([[10, 20, 30], [40, 50, 60]]));
+    const image = await readCropImage(path);
+    assert.equal(image.channels, 1);
+    assert.equal(image.width, 3);
+    assert.equal(image.height, 2);
+    assert.deepEqual(Array.from(image.data), [10, 20, 30, 40, 50, 60]);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
