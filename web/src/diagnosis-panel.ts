@@ -57,16 +57,20 @@ export function renderDiagnosisPanel(
 
   panel.append(h('h3', {}, t('diagnosis.lesions')));
   if (report.lesions.length === 0) panel.append(h('p', {}, t('diagnosis.noLesion')));
-  for (const lesion of report.lesions) {
+  for (const [index, lesion] of report.lesions.entries()) {
     const first = lesion.phases[0];
     let diameter = '–';
     if (first && first.maxDiameterMm !== null) diameter = `${first.maxDiameterMm.toFixed(1)} mm`;
-    else if (first) diameter = `${first.maxDiameterPx} px`;
+    else if (first) diameter = `${Math.round(first.maxDiameterPx)} px`;
+    const summary = lesion.classification
+      ? ` · ${t('diagnosis.pMalignant')} ${percent(lesion.classification.pMalignant)}%`
+      : '';
+    // Lesions come ordered by detector confidence; the first is open, the rest fold to one line each.
     panel.append(
       h(
-        'div',
-        { class: 'lesion', 'data-testid': `lesion-${lesion.id}` },
-        h('h4', {}, t('diagnosis.lesion', { id: lesion.id })),
+        'details',
+        { class: 'lesion', 'data-testid': `lesion-${lesion.id}`, open: index === 0 },
+        h('summary', {}, t('diagnosis.lesion', { id: lesion.id }) + summary),
         h('p', {}, `${t('diagnosis.phases')}: ${lesion.phases.map((p) => t(`phase.${p.phase}` as MessageKey)).join(', ')} · ${t('diagnosis.diameter')}: ${diameter}`),
         lesion.classification ? callLine(lesion.classification) : null,
         lesion.classification ? probabilityTable(lesion.classification) : null,

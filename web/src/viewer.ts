@@ -240,6 +240,7 @@ export class SliceViewer {
     this.element.dataset.slice = String(z);
     this.element.dataset.window = `${this.window.width}/${this.window.centre}`;
     this.element.dataset.series = series.id;
+    this.element.dataset.seriesKey = series.seriesKey;
     this.statusLine.textContent = `${t('viewer.slice', { index: z + 1, count: slices })} · ${t('viewer.window', {
       width: this.window.width,
       centre: this.window.centre,
