@@ -81,12 +81,28 @@ export function trackDiameterMm(track: PhaseTrack): number | null {
   return Math.max((union.x2 - union.x1) * sx, (union.y2 - union.y1) * sy, depth);
 }
 
-/** Matching cost of two tracks in [0, 1), or null when they cannot be the same lesion. Lower is better. */
+/** Patient-space centre of one box of a track (see {@link trackCentreMm} for the half-pixel shift). */
+function boxCentreMm(track: PhaseTrack, box: SliceBox): [number, number, number] {
+  return voxelToPatientMm(track.series, (box.box.x1 + box.box.x2) / 2 - 0.5, (box.box.y1 + box.box.y2) / 2 - 0.5, box.sliceIndex);
+}
+
+/**
+ * Matching cost of two tracks in [0, 1), or null when they cannot be the same lesion. Lower is better.
+ *
+ * With geometry, the distance is the smallest patient-space distance between a box centre of one track and a
+ * box centre of the other, not the distance of the track centres: on real CT a track can chain boxes of
+ * neighbouring structures over many slices, which moves its centre away from the lesion.
+ */
 export function matchCost(a: PhaseTrack, b: PhaseTrack): { cost: number; by: 'position' | 'slice-overlap' } | null {
-  const centreA = trackCentreMm(a);
-  const centreB = trackCentreMm(b);
-  if (centreA && centreB) {
-    const distance = Math.hypot(centreA[0] - centreB[0], centreA[1] - centreB[1], centreA[2] - centreB[2]);
+  if (hasGeometry(a.series) && hasGeometry(b.series)) {
+    const centresB = b.boxes.map((box) => boxCentreMm(b, box));
+    let distance = Infinity;
+    for (const box of a.boxes) {
+      const centre = boxCentreMm(a, box);
+      for (const other of centresB) {
+        distance = Math.min(distance, Math.hypot(centre[0] - other[0], centre[1] - other[1], centre[2] - other[2]));
+      }
+    }
     const diameter = Math.max(trackDiameterMm(a) ?? 0, trackDiameterMm(b) ?? 0);
     const tolerance = Math.max(MIN_MATCH_DISTANCE_MM, MATCH_DISTANCE_DIAMETER_FRACTION * diameter);
     return distance < tolerance ? { cost: distance / tolerance, by: 'position' } : null;
