@@ -88,19 +88,22 @@ test('each lesion takes one track per series', () => {
 });
 
 test('chained track matches by nearest box', () => {
-  // The AP track chains the lesion (slices 10-11) with boxes of another structure far away (slices 12-20), so
-  // its centre lies 30 mm or more from the lesion; the PVP track of the lesion must still match it.
+  // The AP track chains the lesion (x 100, slices 10-11) with boxes of another structure far to the side (x 300,
+  // slices 12-20), so its centre falls between them, near an unrelated PVP detection at x 200. The lesion's
+  // own PVP track must win, because one of its boxes lies next to a box of the AP track.
   const ap = series('ap', 'AP');
   const pvp = series('pvp', 'PVP');
   const chained: PhaseTrack = {
     series: ap,
     boxes: [
       ...[10, 11].map((sliceIndex) => ({ sliceIndex, confidence: 0.9, box: { x1: 100, y1: 100, x2: 120, y2: 120 } })),
-      ...[12, 13, 14, 15, 16, 17, 18, 19, 20].map((sliceIndex) => ({ sliceIndex, confidence: 0.5, box: { x1: 105, y1: 110, x2: 125, y2: 130 } })),
+      ...[12, 13, 14, 15, 16, 17, 18, 19, 20].map((sliceIndex) => ({ sliceIndex, confidence: 0.5, box: { x1: 300, y1: 100, x2: 320, y2: 120 } })),
     ],
   };
   const lesionPvp = track(pvp, 101, 99, 20, [10, 11]);
-  const matched = matchAcrossPhases([[chained], [lesionPvp]]);
-  assert.equal(matched.length, 1);
+  const unrelatedPvp = track(pvp, 200, 100, 20, [15]);
+  const matched = matchAcrossPhases([[chained], [unrelatedPvp, lesionPvp]]);
+  assert.equal(matched.length, 2);
   assert.equal(matched[0].tracks[1], lesionPvp);
+  assert.deepEqual(matched[1].tracks, [unrelatedPvp]);
 });
