@@ -313,30 +313,33 @@ export class SliceViewer {
     scale: number,
   ): void {
     if (!this.report) return;
-    let boxCount = 0;
+    const phases = this.report.lesions.flatMap((lesion) =>
+      lesion.phases.filter((phase) => phase.seriesId === series.seriesKey).map((phase) => ({ lesion, phase })),
+    );
+    // Each heatmap overlay is a whole slice image, so only one can show: that of the first lesion (the most
+    // confident detection) with a heatmap on this slice. Boxes are drawn after it, so none is covered.
     let heatmapCount = 0;
-    for (const lesion of this.report.lesions) {
-      for (const phase of lesion.phases) {
-        if (phase.seriesId !== series.seriesKey) continue;
-        if (this.showHeatmap) {
-          const overlay = phase.overlays.find((o) => o.sliceIndex === z && o.heatmap);
-          if (overlay?.heatmap) {
-            const image = this.heatmapImage(overlay.heatmap);
-            if (image.complete && image.naturalWidth > 0) {
-              context.drawImage(image, 0, 0, columns, rows);
-              heatmapCount += 1;
-            }
-          }
+    if (this.showHeatmap) {
+      const path = phases.map(({ phase }) => phase.overlays.find((o) => o.sliceIndex === z && o.heatmap)?.heatmap).find(Boolean);
+      if (path) {
+        const image = this.heatmapImage(path);
+        if (image.complete && image.naturalWidth > 0) {
+          context.drawImage(image, 0, 0, columns, rows);
+          heatmapCount = 1;
         }
-        if (!this.showBoxes) continue;
+      }
+    }
+    let boxCount = 0;
+    if (this.showBoxes) {
+      context.lineWidth = 2 / scale;
+      context.strokeStyle = '#ffcc00';
+      context.fillStyle = '#ffcc00';
+      context.font = `${14 / scale}px sans-serif`;
+      for (const { lesion, phase } of phases) {
         for (const sliceBox of phase.boxes) {
           if (sliceBox.sliceIndex !== z) continue;
           const { x1, y1, x2, y2 } = sliceBox.box;
-          context.lineWidth = 2 / scale;
-          context.strokeStyle = '#ffcc00';
           context.strokeRect(x1, y1, x2 - x1, y2 - y1);
-          context.fillStyle = '#ffcc00';
-          context.font = `${14 / scale}px sans-serif`;
           const call = lesion.classification?.call;
           context.fillText(`${lesion.id}${call ? ` ${call}` : ''}`, x1, Math.max(12 / scale, y1 - 4 / scale));
           boxCount += 1;
