@@ -209,3 +209,16 @@ test('CLI rejects missing case path', () => {
   assert.match(result.stderr, /\[FILE_NOT_FOUND\] case path .*no-such-case not found/);
   assert.equal(result.stdout, '');
 });
+
+test('bundled demo models mark the report', async () => {
+  const outDir = join(root, 'out-bundled');
+  const report = await diagnoseCase(caseDir, { outDir });
+  assert.equal(report.demoModels, true);
+  assert.deepEqual(report.models.map((m) => m.role), ['detector', 'benign-malignant', 'malignant-subtype', 'benign-subtype']);
+  assert.ok(report.models.every((m) => m.demo), 'every bundled model is a demo model');
+  assert.ok(report.models.filter((m) => m.role !== 'detector').every((m) => m.trainedOn?.includes('train-default-models.sh')));
+  // The demo classifiers take 112-pixel crops; the report states the side the crops were prepared at.
+  assert.equal(report.crop.inputSizePx, 112);
+  const html = readFileSync(join(outDir, 'report.html'), 'utf8');
+  assert.ok(html.includes(DEMO_MODELS_WARNING));
+});
