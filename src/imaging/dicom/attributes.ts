@@ -5,6 +5,7 @@
  * Patient attributes are deliberately absent: nothing here reads PatientName or PatientID.
  */
 import type { DataSet } from 'dicom-parser';
+import iconv from 'iconv-lite';
 
 export const SEGMENTATION_STORAGE_SOP_CLASS_UID = '1.2.840.10008.5.1.4.1.1.66.4';
 
@@ -49,6 +50,38 @@ function text(dataSet: DataSet, tag: string): string | undefined {
   const value = dataSet.string(tag);
   if (value === undefined) return undefined;
   const trimmed = value.replace(/\0/g, '').trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+/** iconv-lite encodings of the single-byte, UTF-8 and GB SpecificCharacterSet defined terms. */
+const ENCODING_BY_CHARACTER_SET: Record<string, string> = {
+  'ISO_IR 100': 'latin1',
+  'ISO_IR 101': 'iso-8859-2',
+  'ISO_IR 109': 'iso-8859-3',
+  'ISO_IR 110': 'iso-8859-4',
+  'ISO_IR 144': 'iso-8859-5',
+  'ISO_IR 127': 'iso-8859-6',
+  'ISO_IR 126': 'iso-8859-7',
+  'ISO_IR 138': 'iso-8859-8',
+  'ISO_IR 148': 'iso-8859-9',
+  'ISO_IR 166': 'tis620',
+  'ISO_IR 192': 'utf8',
+  GB18030: 'gb18030',
+  GBK: 'gbk',
+};
+
+/**
+ * Reads a text attribute (SH, LO, ST, LT) decoded with the data set's SpecificCharacterSet. dicom-parser
+ * maps each byte to one character, which garbles UTF-8 and GB18030 text such as Chinese series descriptions.
+ * Character sets with ISO 2022 code extensions are decoded byte by byte, as before.
+ */
+function decodedText(dataSet: DataSet, tag: string): string | undefined {
+  const element = dataSet.elements[tag];
+  const characterSet = text(dataSet, 'x00080005')?.split('\\')[0].trim();
+  const encoding = characterSet ? ENCODING_BY_CHARACTER_SET[characterSet] : undefined;
+  if (!element || !encoding || element.length === 0) return text(dataSet, tag);
+  const bytes = dataSet.byteArray.subarray(element.dataOffset, element.dataOffset + element.length);
+  const trimmed = iconv.decode(Buffer.from(bytes), encoding).replace(/\0/g, '').trim();
   return trimmed === '' ? undefined : trimmed;
 }
 
@@ -104,7 +137,7 @@ export function readImageAttributes(dataSet: DataSet): ImageAttributes {
     modality: text(dataSet, 'x00080060'),
     seriesInstanceUid: text(dataSet, 'x0020000e'),
     studyInstanceUid: text(dataSet, 'x0020000d'),
-    seriesDescription: text(dataSet, 'x0008103e'),
+    seriesDescription: decodedText(dataSet, 'x0008103e'),
     imageType: (text(dataSet, 'x00080008') ?? '').split('\\').filter((part) => part !== ''),
     rows: unsignedShort(dataSet, 'x00280010') ?? 0,
     columns: unsignedShort(dataSet, 'x00280011') ?? 0,
@@ -133,7 +166,7 @@ export function readImageAttributes(dataSet: DataSet): ImageAttributes {
     spacingBetweenSlices: decimal(dataSet, 'x00180088'),
     gantryDetectorTilt: decimal(dataSet, 'x00181120'),
     instanceNumber: decimal(dataSet, 'x00200013'),
-    contrastBolusAgent: text(dataSet, 'x00180010'),
+    contrastBolusAgent: decodedText(dataSet, 'x00180010'),
     acquisitionTimeS: parseDicomTime(text(dataSet, 'x00080032') ?? text(dataSet, 'x00080031')),
   };
 }
