@@ -13,6 +13,7 @@ import {
   uint32Element,
   type DataElement,
 } from '../../src/imaging/dicom/encode.ts';
+import { isLilnetError } from '../../src/errors.ts';
 
 const root = await mkdtemp(join(tmpdir(), 'lilnet-dicom-text-'));
 after(() => rm(root, { recursive: true, force: true }));
@@ -79,4 +80,26 @@ test('Latin-1 SeriesDescription decodes', async () => {
   ]);
   const image = await readDicomFile(file);
   assert.equal(image.attributes.seriesDescription, 'Pfortaden-Phase venös');
+});
+
+test('non-numeric RescaleIntercept is rejected', async () => {
+  const file = await writeCtImage('intercept.dcm', [
+    stringElement(0x00281052, 'DS', 'abc'),
+    stringElement(0x00281053, 'DS', '1'),
+  ]);
+  await assert.rejects(readDicomFile(file), (error: unknown) => {
+    assert.ok(isLilnetError(error));
+    assert.equal(error.code, 'DICOM_INVALID');
+    assert.match(error.message, /intercept\.dcm has RescaleIntercept "abc", which is not a decimal number/);
+    return true;
+  });
+});
+
+test('numeric rescale still applies', async () => {
+  const file = await writeCtImage('rescale.dcm', [
+    stringElement(0x00281052, 'DS', '-1024'),
+    stringElement(0x00281053, 'DS', '1'),
+  ]);
+  const image = await readDicomFile(file);
+  assert.deepEqual(Array.from(image.frames[0].values), [-1024, -24, 0, 1024]);
 });

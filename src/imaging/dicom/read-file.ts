@@ -163,6 +163,26 @@ function rgbToGrey(
   return { grey, colour };
 }
 
+/**
+ * Rejects a RescaleSlope or RescaleIntercept that is present but not a decimal number. Reading it as absent
+ * (slope 1, intercept 0) would shift every Hounsfield unit without a word, for example by 1024 for CT.
+ */
+function checkRescaleDecimals(dataSet: DataSet, file: string): void {
+  for (const [tag, name] of [
+    ['x00281053', 'RescaleSlope'],
+    ['x00281052', 'RescaleIntercept'],
+  ] as const) {
+    const value = dataSet.string(tag)?.replace(/\0/g, '').trim();
+    if (value && decimals(dataSet, tag) === undefined) {
+      throw new LilnetError(
+        'DICOM_INVALID',
+        `DICOM image ${file} has ${name} "${value}", which is not a decimal number, so its modality values (HU) cannot be computed`,
+        { file, hint: 'the image header is damaged: export the series again from the scanner or PACS' },
+      );
+    }
+  }
+}
+
 /** Parses DICOM bytes already in memory; see {@link readDicomFile}. */
 export async function readDicomBytes(bytes: Uint8Array, file: string): Promise<DicomImage> {
   const parsed = parseDicomBytes(bytes, file);
@@ -187,6 +207,8 @@ export async function readDicomBytes(bytes: Uint8Array, file: string): Promise<D
       hint: 'the image header is damaged or truncated: export the series again',
     });
   }
+
+  checkRescaleDecimals(dataSet, file);
 
   const stored = await readStoredFrames(dataSet, attributes, transferSyntaxUid, file);
   warnings.push(...stored.warnings);
