@@ -49,7 +49,7 @@ async function phantomCase(): Promise<string> {
 const caseDir = await phantomCase();
 if (!modelsDir) {
   // Slots without a bundled model get untrained models of the same architecture, which cost the same per
-  // slice and crop; the printed model list says which ones were used.
+  // slice and crop. The printed model list names the ones used.
   const bundledClassifiers = existsSync(join(BUNDLED_MODELS_DIR, 'benign-malignant.onnx'));
   const bundledDetector = existsSync(join(BUNDLED_MODELS_DIR, 'detector.onnx'));
   if (!bundledClassifiers || !bundledDetector) {

@@ -5,7 +5,7 @@
  * would exceed 8 MB, is not exported, and the script exits with status 1.
  *
  * Usage: node --import tsx scripts/export-demo-models.ts <runs dir> <models dir> <training command>
- * where <runs dir> holds the run folders `bm`, `malignant` and `benign` of `lilnet train`.
+ * where <runs dir> contains the run folders `bm`, `malignant` and `benign` of `lilnet train`.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

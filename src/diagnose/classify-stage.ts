@@ -106,8 +106,8 @@ export function logitRows(result: ClassifierResult, classCount: number, cropIndi
 }
 
 /**
- * The class-activation map of one crop and class, rectified and scaled to [0, 1] (all zeros when the class has
- * no positive evidence in the crop). Returns null when the model has no CAM output.
+ * Returns the class-activation map of one crop and class, rectified and scaled to [0, 1] (all zeros when the
+ * class has no positive evidence in the crop), or null when the model has no CAM output.
  */
 export function normalisedCam(result: ClassifierResult, classCount: number, cropIndex: number, classIndex: number): Float32Array | null {
   if (!result.cam) return null;

@@ -18,7 +18,7 @@ const CLASS_NAMES: Record<ClassifierRole, string[]> = {
   'benign-subtype': [...BENIGN_SUBTYPES],
 };
 
-/** The crop logits of each classifier for a subset of crops. */
+/** Returns the crop logits of each classifier for a subset of crops. */
 export function cropLogitsOf(outputs: ClassifierOutputs, cropIndices: readonly number[]): Partial<Record<ClassifierRole, CropLogits>> {
   const sets: Partial<Record<ClassifierRole, CropLogits>> = {};
   for (const role of Object.keys(outputs.results) as ClassifierRole[]) {
@@ -42,7 +42,7 @@ export function classificationOf(sets: Partial<Record<ClassifierRole, CropLogits
   );
 }
 
-/** The patient's classification: mean logits over every crop of every lesion. */
+/** Composes the patient's classification from the mean logits over every crop of every lesion. */
 export function patientClassification(perLesion: Partial<Record<ClassifierRole, CropLogits>>[]): Classification | null {
   const merged: Partial<Record<ClassifierRole, CropLogits | null>> = {};
   for (const role of ['benign-malignant', 'malignant-subtype', 'benign-subtype'] as const) {
@@ -51,7 +51,7 @@ export function patientClassification(perLesion: Partial<Record<ClassifierRole, 
   return classificationOf(merged);
 }
 
-/** The classifier and class whose map explains the call: the subtype of the call, else the predicted branch. */
+/** Returns the classifier and class whose map explains the call: the called subtype, else the branch. */
 function camSource(classification: Classification): { role: ClassifierRole; classIndex: number } {
   if (classification.call) {
     const malignantIndex = (MALIGNANT_SUBTYPES as readonly string[]).indexOf(classification.call);

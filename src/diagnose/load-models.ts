@@ -21,7 +21,7 @@ export interface LoadedModels {
   warnings: ReportWarning[];
 }
 
-/** The ONNX file of a classifier slot; a checkpoint is converted and its architecture read from it. */
+/** Returns the ONNX file of a classifier slot, converting a checkpoint and reading its architecture. */
 async function onnxPathOf(file: ModelFile): Promise<string> {
   if (file.format === 'onnx') return file.path;
   const converted = await convertCheckpointToOnnx(file.path, file.role as ClassifierRole, file.classes.length);

@@ -24,13 +24,13 @@ export interface PhaseTrack {
   boxes: SliceBox[];
 }
 
-/** Lesions linked across phases; `tracks` holds at most one track per series. */
+/** Lesions linked across phases; `tracks` contains at most one track per series. */
 export interface MatchedLesion {
   tracks: PhaseTrack[];
   matchedBy: 'position' | 'slice-overlap' | 'single-phase';
 }
 
-/** The smallest box containing every box of a track, in pixels. */
+/** Returns the smallest box containing every box of a track, in pixels. */
 export function unionBox(boxes: readonly SliceBox[]): Box {
   return {
     x1: Math.min(...boxes.map((b) => b.box.x1)),
@@ -90,7 +90,7 @@ function boxCentreMm(track: PhaseTrack, box: SliceBox): [number, number, number]
  * Matching cost of two tracks in [0, 1), or null when they cannot be the same lesion. Lower is better.
  *
  * With geometry, the distance is the smallest patient-space distance between a box centre of one track and a
- * box centre of the other, not the distance of the track centres: on real CT a track can chain boxes of
+ * box centre of the other, not the distance of the track centres. On real CT a track can chain boxes of
  * neighbouring structures over many slices, which moves its centre away from the lesion.
  */
 export function matchCost(a: PhaseTrack, b: PhaseTrack): { cost: number; by: 'position' | 'slice-overlap' } | null {
@@ -117,14 +117,14 @@ export function matchCost(a: PhaseTrack, b: PhaseTrack): { cost: number; by: 'po
   return { cost: 1 - iou, by: 'slice-overlap' };
 }
 
-/** The slice range of a track as fractions of its series' slice count, half-open. */
+/** Returns the slice range of a track as fractions of its series' slice count, half-open. */
 function sliceFractionRange(track: PhaseTrack): [number, number] {
   const slices = track.series.geometry.dimensions[2];
   const indices = track.boxes.map((b) => b.sliceIndex);
   return [Math.min(...indices) / slices, (Math.max(...indices) + 1) / slices];
 }
 
-/** The union box as fractions of the slice width and height, so series of different matrix sizes compare. */
+/** Returns the union box as fractions of the slice width and height, so that different matrix sizes compare. */
 function normalisedUnion(track: PhaseTrack): Box {
   const [columns, rows] = track.series.geometry.dimensions;
   const union = unionBox(track.boxes);
@@ -132,9 +132,9 @@ function normalisedUnion(track: PhaseTrack): Box {
 }
 
 /**
- * Links tracks of different series into lesions. Series are visited in the given order; each track joins the
- * existing lesion of lowest cost that has no track of its series yet, pairs taken greedily by increasing cost,
- * and unmatched tracks start new lesions.
+ * Links tracks of different series into lesions. Series are visited in the given order. Each track joins the
+ * existing lesion of lowest cost that has no track of its series yet, taking pairs greedily by increasing
+ * cost, and unmatched tracks start new lesions.
  */
 export function matchAcrossPhases(tracksBySeries: readonly PhaseTrack[][]): MatchedLesion[] {
   const lesions: MatchedLesion[] = [];

@@ -73,7 +73,7 @@ export interface SliceBox {
 export interface ClassifierOutput {
   role: Exclude<ModelRole, 'detector'>;
   classes: string[];
-  /** Mean over crops of the aggregated logits (raw, no softmax), as the paper computes patient scores. */
+  /** Mean over crops of the aggregated logits (raw, no softmax), as the LiLNet study scores a patient. */
   meanLogits: number[];
   /** softmax(meanLogits). */
   probabilities: number[];
@@ -86,8 +86,8 @@ export interface ClassifierOutput {
  *
  * Composition: P(HCC) = P(malignant) * P(HCC | malignant), and likewise for every subtype with its branch. The
  * entries of a branch whose subtype model was not available are null. The call is the argmax subtype of the
- * predicted branch (the branch with the larger mean benign/malignant logit), which equals the paper's
- * hierarchical prediction; it can differ from the argmax of the six-class distribution.
+ * predicted branch (the branch with the larger mean benign/malignant logit), which equals the LiLNet
+ * study's hierarchical prediction; it can differ from the argmax of the six-class distribution.
  */
 export interface Classification {
   pMalignant: number;
@@ -113,7 +113,7 @@ export interface OverlayImage {
   heatmap?: string;
 }
 
-/** What was found of one lesion in one phase. */
+/** The findings of one lesion in one phase. */
 export interface LesionPhase {
   phase: Phase;
   seriesId: string;
@@ -135,7 +135,7 @@ export interface LesionReport {
   /** `L1`, `L2`, ... ordered by key-slice confidence, highest first. */
   id: string;
   phases: LesionPhase[];
-  /** How phases were linked: patient-space distance, slice overlap, or a single phase. */
+  /** The rule that linked the phases: patient-space distance, slice overlap, or none (a single phase). */
   matchedBy: 'position' | 'slice-overlap' | 'single-phase';
   classification: Classification | null;
   warnings: ReportWarning[];

@@ -140,8 +140,10 @@ test('truth boxes flow through classification and report', async () => {
     for (const phase of lesion.phases) {
       const overlay = phase.overlays[0];
       assert.ok(existsSync(join(outDir, overlay.boxes)), `missing ${overlay.boxes}`);
-      assert.ok(overlay.heatmap && existsSync(join(outDir, overlay.heatmap)), `missing heatmap of ${lesion.id} ${phase.phase}`);
-      assert.ok(phase.maxDiameterMm !== null && phase.maxDiameterMm > 0);
+      assert.ok(overlay.heatmap, `no heatmap path for ${lesion.id} ${phase.phase}`);
+      assert.ok(existsSync(join(outDir, overlay.heatmap)), `missing ${overlay.heatmap}`);
+      assert.notEqual(phase.maxDiameterMm, null);
+      assert.ok((phase.maxDiameterMm as number) > 0);
       assert.ok(phase.centreMm !== null);
     }
   }

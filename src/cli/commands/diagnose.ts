@@ -26,7 +26,7 @@ function describeClassification(classification: Classification): string {
   return `${call} (P ${percent(classification.callProbability)}), P(malignant) ${percent(classification.pMalignant)}`;
 }
 
-/** The plain-text summary printed on stdout without --json. */
+/** Formats the plain-text summary printed on stdout without --json. */
 export function formatSummary(report: DiagnosisReport, outDir: string): string {
   const lines: string[] = [];
   lines.push(`case ${report.case.id}: phases ${report.case.phasesUsed.join(', ')}`);
