@@ -315,6 +315,9 @@ describe('server API', () => {
     assert.equal(job.status, 'succeeded', job.error);
     assert.equal(job.progress, 1);
 
+    const jobList = await client.request('GET', `/api/cases/${caseId}/jobs`);
+    assert.equal(jobList.status, 200);
+    assert.deepEqual(jobList.body.jobs.map((j: { id: string }) => j.id), [job.id]);
     const result = await client.request('GET', `/api/jobs/${job.id}/result`);
     assert.equal(result.status, 200);
     assert.equal(result.body.kind, 'ingest');
@@ -418,6 +421,10 @@ describe('server API', () => {
     const weak = await client.request('POST', '/api/users', { json: { name: 'dr.wang', password: 'short', role: 'clinician' } });
     assert.equal(weak.status, 400);
 
+    const users = await client.request('GET', '/api/users');
+    assert.equal(users.status, 200);
+    assert.deepEqual(users.body.users.map((u: { name: string; role: string }) => `${u.name}:${u.role}`), ['admin:admin', 'dr.li:clinician']);
+    assert.equal(JSON.stringify(users.body).includes('scrypt'), false, 'password hashes are never sent');
     const clinician = new ApiClient(server.url);
     assert.equal((await clinician.login('dr.li', 'clinician pass 1')).status, 200);
     assert.equal((await clinician.request('GET', '/api/users')).status, 403);
