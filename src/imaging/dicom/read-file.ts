@@ -95,6 +95,20 @@ interface FrameGeometry {
   pixelSpacing: ImageAttributes['pixelSpacing'];
   positions: (Vector3 | undefined)[];
   segmentNumbers: (number | undefined)[];
+  /** Attributes set aside as unusable, e.g. an all-zero ImageOrientationPatient. */
+  warnings: string[];
+}
+
+/**
+ * True when ImageOrientationPatient gives two unit-length, perpendicular direction cosines (within 1e-2),
+ * so that the slice normal is defined. Damaged headers carry zeros or parallel vectors.
+ */
+function isValidOrientation(orientation: NonNullable<FrameGeometry['orientation']>): boolean {
+  const [rx, ry, rz, cx, cy, cz] = orientation;
+  const rowLength = Math.hypot(rx, ry, rz);
+  const columnLength = Math.hypot(cx, cy, cz);
+  const dot = rx * cx + ry * cy + rz * cz;
+  return Math.abs(rowLength - 1) < 1e-2 && Math.abs(columnLength - 1) < 1e-2 && Math.abs(dot) < 1e-2;
 }
 
 /** Collects orientation, spacing and per-frame positions from the image attributes and the functional groups. */
@@ -129,7 +143,20 @@ function frameGeometry(dataSet: DataSet, attributes: ImageAttributes): FrameGeom
     const segment = firstItem(item, 'x0062000a');
     segmentNumbers.push(segment ? segment.uint16('x0062000b') : undefined);
   }
-  return { orientation, pixelSpacing, positions, segmentNumbers };
+  const warnings: string[] = [];
+  let usableOrientation = orientation;
+  if (orientation && !isValidOrientation(orientation)) {
+    warnings.push(
+      `ImageOrientationPatient ${orientation.join('\\')} is not two perpendicular unit vectors: orientation ignored`,
+    );
+    usableOrientation = undefined;
+  }
+  let usableSpacing = pixelSpacing;
+  if (pixelSpacing && !(pixelSpacing[0] > 0 && pixelSpacing[1] > 0)) {
+    warnings.push(`PixelSpacing ${pixelSpacing.join('\\')} is not positive: spacing unknown`);
+    usableSpacing = undefined;
+  }
+  return { orientation: usableOrientation, pixelSpacing: usableSpacing, positions, segmentNumbers, warnings };
 }
 
 function unitOf(attributes: ImageAttributes): VoxelUnit {
@@ -165,7 +192,7 @@ function rgbToGrey(
 
 /**
  * Rejects a RescaleSlope or RescaleIntercept that is present but not a decimal number. Reading it as absent
- * (slope 1, intercept 0) would shift every Hounsfield unit without a word, for example by 1024 for CT.
+ * (slope 1, intercept 0) would silently shift every Hounsfield unit, for example by 1024 for CT.
  */
 function checkRescaleDecimals(dataSet: DataSet, file: string): void {
   for (const [tag, name] of [
@@ -214,6 +241,7 @@ export async function readDicomBytes(bytes: Uint8Array, file: string): Promise<D
   warnings.push(...stored.warnings);
   const unit = unitOf(attributes);
   const geometry = frameGeometry(dataSet, attributes);
+  warnings.push(...geometry.warnings);
   const pixelCount = attributes.columns * attributes.rows;
   const samplesPerFrame = pixelCount * attributes.samplesPerPixel;
 
