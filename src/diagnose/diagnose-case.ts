@@ -6,7 +6,7 @@
  * both subtype models. Compose per-lesion and per-patient probabilities from mean logits, draw overlays, and
  * write report.json, report.html and overlays/ into the output folder.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { DEFAULT_NMS_IOU_THRESHOLD, DEFAULT_CONFIDENCE_THRESHOLD } from '../detect/decode.ts';
 import { readCase } from '../imaging/read-case.ts';
@@ -107,6 +107,8 @@ export async function diagnoseCase(casePath: string, options: DiagnoseOptions): 
   const outputs = await classifyCrops(crops, models.classifiers, crop.window);
 
   startStage('report');
+  // Overlays of an earlier report in the same folder would otherwise sit beside the new ones.
+  await rm(join(options.outDir, 'overlays'), { recursive: true, force: true });
   await mkdir(join(options.outDir, 'overlays'), { recursive: true });
   const { lesions, perLesionLogits } = await buildLesionReports({ lesions: matched, outputs, outDir: options.outDir, window: crop.window });
   const noFocalLesionDetected = lesions.length === 0;
