@@ -82,6 +82,18 @@ function customTask(
       },
     );
   }
+  // parseClassCell reads a whole-number cell as a column index, so a class named "1" in column 0 would take
+  // the patients of column 1 without any error.
+  const misplaced = classNames.findIndex((name, index) => /^[0-9]+(\.0+)?$/.test(name) && Number(name) !== index);
+  if (misplaced >= 0) {
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `--classes "${classNames.join(',')}": class name "${classNames[misplaced]}" is a whole number but names column ${misplaced}, and label cells that are whole numbers are read as column indices`,
+      {
+        hint: 'give the classes names that are not numbers (for example grade-1,grade-2), or name them 0,1,... in column order',
+      },
+    );
+  }
   if (classNames.length !== classCount) {
     throw new LilnetError(
       'EVAL_COLUMNS_INVALID',

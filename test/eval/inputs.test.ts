@@ -355,6 +355,22 @@ test('class names given for other tasks', () => {
   );
 });
 
+test('numeric class names must match their index', () => {
+  // Label cells that are whole numbers are read as column indices, so a class named "1" in column 0 would
+  // silently take the patients of column 1.
+  const text = 'patient,logit_0,logit_1,label\nP1,1,2,1\nP2,2,1,2\n';
+  assert.throws(
+    () => read(text, { classNames: ['1', '2'] }),
+    /--classes "1,2": class name "1" is a whole number but names column 0/,
+  );
+  assert.throws(() => read(text, { classNames: ['1', '0'] }), /class name "1" is a whole number but names column 0/);
+  assert.deepEqual(read(text.replace(',2\n', ',0\n'), { classNames: ['0', '1'] }).task.classes, ['0', '1']);
+  assert.deepEqual(read(text.replace(',2\n', ',0\n'), { classNames: ['grade-1', 'grade-2'] }).task.classes, [
+    'grade-1',
+    'grade-2',
+  ]);
+});
+
 test('GBK predictions file stratified by centre', async () => {
   const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
