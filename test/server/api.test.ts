@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { zipSync } from 'fflate';
+import { BUNDLED_MODELS_DIR } from '../../src/diagnose/models-folder.ts';
 import { writeUntrainedModels } from '../diagnose/helpers/untrained-models.ts';
 import { sharedPath } from '../helpers/shared.ts';
 import { ADMIN, ApiClient, filesForm, startTestServer, type TestServer } from './helpers.ts';
@@ -486,5 +487,39 @@ describe('loopback host check', () => {
     assert.equal(await getWithHost('/', `localhost:${port}`), 200);
     assert.equal(await getWithHost('/api/health', `rebound.example:${port}`), 403);
     assert.equal(await getWithHost('/', `rebound.example:${port}`), 403);
+  });
+});
+
+describe('diagnosis with the bundled demo models', () => {
+  let server: TestServer;
+  let client: ApiClient;
+  before(async () => {
+    server = await startTestServer();
+    client = new ApiClient(server.url);
+    await client.login();
+  });
+  after(async () => server.stop());
+
+  test('demo report flags and overlays', { skip: !existsSync(join(BUNDLED_MODELS_DIR, 'detector.onnx')) && 'no bundled models' }, async () => {
+    const caseId = (await client.request('POST', '/api/cases', { json: { label: 'demo' } })).body.id;
+    const files = await readFolder(CASE_01);
+    assert.equal((await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, { form: filesForm(files) })).status, 201);
+    const job = await client.waitForJob((await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'diagnose' } })).body.id, 300_000);
+    assert.equal(job.status, 'succeeded', job.error);
+    const report = (await client.request('GET', `/api/cases/${caseId}/report`)).body;
+    assert.equal(report.demoModels, true);
+    const listed = (await client.request('GET', '/api/cases')).body.cases.find((c: { id: string }) => c.id === caseId);
+    assert.equal(listed.demoModels, true);
+    const overlayNames = report.lesions
+      .flatMap((lesion: any) => lesion.phases)
+      .flatMap((phase: any) => phase.overlays)
+      .flatMap((overlay: any) => [overlay.boxes, overlay.heatmap].filter(Boolean))
+      .map((path: string) => path.split('/').pop());
+    for (const name of new Set<string>(overlayNames)) {
+      const png = await client.request('GET', `/api/cases/${caseId}/overlays/${name}`);
+      assert.equal(png.status, 200, name);
+      assert.equal(png.headers.get('content-type'), 'image/png');
+      assert.deepEqual([...png.bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], `${name} is a PNG`);
+    }
   });
 });
