@@ -49,7 +49,7 @@ export function registerDiagnoseCommand(program: Command): void {
     .command('diagnose')
     .description('detect and classify focal liver lesions in one CT case and write a report')
     .argument('<case>', 'a DICOM study folder, NIfTI files, or folders of slice images per phase')
-    .option('--models <dir>', 'folder of models (.onnx or .pth.tar); slots it lacks use the bundled demo models')
+    .option('--models <dir>', 'folder of models (.onnx, .ckpt or .pth.tar); slots it lacks use the bundled demo models')
     .option('--phases <list>', 'comma-separated phases to diagnose, e.g. AP,PVP (default AP and PVP)')
     .option('--out <dir>', 'output folder for report.json, report.html and overlays/ (default ./lilnet-report-<case>)')
     .option('--json', 'print the report as one JSON document on stdout')
