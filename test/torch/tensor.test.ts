@@ -183,3 +183,21 @@ test('Sgd rejects invalid options', () => {
     (e: unknown) => e instanceof LilnetError && /Nesterov/.test(e.message),
   );
 });
+
+test('int64Tensor rejects non-integer labels', async () => {
+  const { int64Tensor } = await import('../../src/backends/torch/index.ts');
+  // Int32Array.from would truncate 1.5 to 1 and wrap 2^31 to -2^31 without a word.
+  for (const bad of [[0, 1.5], [Number.NaN], [2 ** 31], [-(2 ** 31) - 1]]) {
+    assert.throws(
+      () => int64Tensor(bad),
+      (error: unknown) =>
+        error instanceof LilnetError &&
+        error.code === 'INVALID_ARGUMENT' &&
+        /^int64Tensor: value .* at index \d+ is not a 32-bit integer/.test(error.message),
+      `values ${bad.join(', ')}`,
+    );
+  }
+  const labels = int64Tensor([0, 2, -1]);
+  assert.deepEqual(Array.from(labels.toFloat64Array()), [0, 2, -1]);
+  labels.dispose();
+});

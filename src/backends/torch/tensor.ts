@@ -203,6 +203,17 @@ export function tensor(data: Float32Array | Float64Array, shape: readonly number
 
 /** Creates an int64 tensor (class labels) from integers. */
 export function int64Tensor(data: Int32Array | readonly number[], shape: readonly number[] = [data.length]): TorchTensor {
+  if (!(data instanceof Int32Array)) {
+    // Int32Array.from would truncate fractions and wrap values outside the int32 range silently.
+    const badIndex = data.findIndex((value) => !Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 31);
+    if (badIndex >= 0) {
+      throw new LilnetError(
+        'INVALID_ARGUMENT',
+        `int64Tensor: value ${data[badIndex]} at index ${badIndex} is not a 32-bit integer`,
+        { hint: 'pass whole numbers from -2147483648 to 2147483647, such as 0-based class indices' },
+      );
+    }
+  }
   const values = data instanceof Int32Array ? data : Int32Array.from(data);
   checkShape(values.length, shape, 'int64Tensor');
   return new TorchTensor(callNative('fromInt32', (t) => t.fromInt32(values, shape)));
