@@ -4,47 +4,20 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { exportLilnetOnnx } from '../../src/backends/onnx/export-model.ts';
 import { readOnnxMetadataProps } from '../../src/backends/onnx/onnx-metadata.ts';
-import { lilnetConfig, lilnetSpecs } from '../../src/nn/lilnet.ts';
-import type { ResNetTrunkConfig } from '../../src/nn/resnet.ts';
+import { writeSmallLilnet } from './small-lilnet.ts';
 import { sharedPath } from '../helpers/shared.ts';
-
-// A LiLNet with a narrow one-block-per-stage trunk keeps the ONNX file small and the CLI runs fast.
-const TRUNK: ResNetTrunkConfig = { baseWidth: 4, blocksPerStage: [1, 1, 1, 1] };
-const IMAGE_SIZE_PX = 224;
 
 let dir: string;
 let labelled: string;
 let unlabelled: string;
 
-/** Writes a small K = 3 LiLNet ONNX file with deterministic weights and the given metadata. */
-function writeSmallLilnet(path: string, metadata: Record<string, string>): void {
-  const config = lilnetConfig(3, TRUNK);
-  const shapes = new Map(lilnetSpecs(config).map((spec) => [spec.name, spec.shape]));
-  const exported = exportLilnetOnnx(config, {
-    imageSizePx: IMAGE_SIZE_PX,
-    metadata,
-    parameters: (name) => {
-      const shape = shapes.get(name)!;
-      const count = shape.reduce((a, b) => a * b, 1);
-      // Variances must stay positive; every other value is a small deterministic pattern.
-      const positive = name.endsWith('running_var');
-      const data = Float32Array.from({ length: count }, (_, i) =>
-        positive ? 1 : Math.sin(i * 0.7 + name.length) * 0.05,
-      );
-      return { data, shape };
-    },
-  });
-  writeFileSync(path, exported.bytes);
-}
-
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'lilnet-onnx-labels-'));
   labelled = join(dir, 'labelled.onnx');
   unlabelled = join(dir, 'unlabelled.onnx');
-  writeSmallLilnet(labelled, { 'lilnet.classes': 'HCC,ICC,MET' });
-  writeSmallLilnet(unlabelled, {});
+  writeSmallLilnet(labelled, { numClasses: 3, metadata: { 'lilnet.classes': 'HCC,ICC,MET' } });
+  writeSmallLilnet(unlabelled, { numClasses: 3 });
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -72,10 +72,24 @@ async function readInputTensor(path: string, shapeText: string | undefined): Pro
       },
     );
   }
-  return {
-    data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)),
-    shape,
-  };
+  const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  // A NaN input gives NaN logits, and argmax over NaN would report class 0 (benign) as the prediction.
+  let nonFiniteCount = 0;
+  let firstNonFinite = -1;
+  for (let i = 0; i < data.length; i++) {
+    if (Number.isFinite(data[i])) continue;
+    nonFiniteCount++;
+    if (firstNonFinite < 0) firstNonFinite = i;
+  }
+  if (nonFiniteCount > 0) {
+    const perImage = data.length / shape[0];
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `${path} contains ${nonFiniteCount} NaN or infinite value(s), the first in image ${Math.floor(firstNonFinite / perImage)} at index ${firstNonFinite}`,
+      { file: path, hint: 'check the program that wrote the tensor: normalised crops lie in [-1, 1]' },
+    );
+  }
+  return { data, shape };
 }
 
 function rows(tensor: FloatTensor): number[][] {
@@ -174,6 +188,14 @@ async function runPredict(images: string[], options: PredictCommandOptions): Pro
   }
 
   const decision = rows(outputs[isLilnet ? 'aggregated_logits' : 'logits']);
+  const invalidRow = decision.findIndex((row) => !row.every(Number.isFinite));
+  if (invalidRow >= 0) {
+    throw new LilnetError(
+      'MODEL_OUTPUT_INVALID',
+      `model ${options.model} gave NaN or infinite logits for input ${inputNames[invalidRow]}, so no class can be predicted`,
+      { file: options.model, hint: 'check the model weights and that the input is a normalised crop' },
+    );
+  }
   const recordedClasses = model.format === 'onnx' ? model.recordedClasses : undefined;
   const classes = taskClasses(task, decision[0]?.length ?? 0, options.model, recordedClasses);
   const predicted = decision.map((row) => classes[argmax(row)]);
