@@ -201,3 +201,27 @@ test('int64Tensor rejects non-integer labels', async () => {
   assert.deepEqual(Array.from(labels.toFloat64Array()), [0, 2, -1]);
   labels.dispose();
 });
+
+test('disposed tensor error names the call', () => {
+  const x = zeros([2, 2]);
+  x.dispose();
+  const input = zeros([1, 1, 4, 4]);
+  const cases: [string, () => unknown][] = [
+    ['relu', () => ops.relu(x)],
+    ['conv2d', () => ops.conv2d(input, x, null)],
+    ['toFloat32Array', () => x.toFloat32Array()],
+    ['backward', () => x.backward()],
+  ];
+  for (const [call, run] of cases) {
+    assert.throws(
+      run,
+      (error: unknown) =>
+        error instanceof LilnetError &&
+        error.code === 'TORCH_TENSOR_DISPOSED' &&
+        error.message.startsWith(`torch ${call}: `) &&
+        error.hint !== undefined,
+      call,
+    );
+  }
+  input.dispose();
+});

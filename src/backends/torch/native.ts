@@ -129,6 +129,12 @@ export function callNative<R>(call: string, run: (torch: NativeTorch) => R): R {
   try {
     return run(torch);
   } catch (error) {
+    if (error instanceof LilnetError && error.code === 'TORCH_TENSOR_DISPOSED' && !error.message.startsWith('torch ')) {
+      throw new LilnetError('TORCH_TENSOR_DISPOSED', `torch ${call}: ${error.message}`, {
+        hint: error.hint,
+        cause: error,
+      });
+    }
     if (error instanceof LilnetError) throw error;
     let message = error instanceof Error ? error.message : String(error);
     // The addon prefixes its messages with the native function's name; the error message names the call once.
