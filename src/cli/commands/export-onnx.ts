@@ -2,7 +2,7 @@
  * `lilnet export-onnx`: writes a classifier checkpoint (the authors' `.pth.tar` or another torchvision-named
  * state dict of LiLNet or ResNet) as an ONNX model with a dynamic batch, for ONNX Runtime in Node or the browser.
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -58,7 +58,10 @@ async function runExport(options: ExportCommandOptions): Promise<void> {
   }
   const { kind, numClasses, trunk } = model.architecture;
   const classes = taskClasses(options.task as TaskName | undefined, numClasses, options.model);
-  const metadata = { 'lilnet.classes': classes.join(','), 'lilnet.converted_from': basename(options.model) };
+  // Labels are recorded only when --task names them: predict trusts recorded labels and checks --task
+  // against them, so placeholders such as `class 0` must not be recorded.
+  const metadata: Record<string, string> = { 'lilnet.converted_from': basename(options.model) };
+  if (options.task !== undefined) metadata['lilnet.classes'] = classes.join(',');
   const parameters = stateDictParameters(model.stateDict);
   const exported =
     kind === 'lilnet'
@@ -75,6 +78,7 @@ async function runExport(options: ExportCommandOptions): Promise<void> {
     await writeFile(temporary, exported.bytes);
     await rename(temporary, options.output);
   } catch (error) {
+    await rm(temporary, { force: true });
     throw new LilnetError('FILE_UNREADABLE', `cannot write ${options.output}: ${(error as Error).message}`, {
       file: options.output,
       hint: 'check that the output folder exists and is writable',
