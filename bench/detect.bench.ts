@@ -27,8 +27,8 @@ function randomCheckpointFile(folder: string, config: DetectorConfig): string {
   const rng = new Rng(1);
   const parameters = detectorParameterSpecs(config).map((spec) => {
     const count = spec.shape.reduce((product, size) => product * size, 1);
-    // Biases and batch-norm tensors take their initial constants (the class bias starts at a 1% score, so
-    // random weights give few boxes, as a trained detector does); conv weights are random.
+    // Conv weights are random. Biases and batch-norm tensors keep their initial constants, so the class bias
+    // starts at a 1% score and random weights give few boxes, as a trained detector does.
     const data =
       spec.init.kind === 'constant' ? new Float32Array(count).fill(spec.init.value) : new Float32Array(count).map(() => rng.normal(0, 0.05));
     return { name: spec.name, shape: [...spec.shape], data };

@@ -12,7 +12,7 @@ import { Rng } from '../../src/data/rng.ts';
 
 const config: DetectorConfig = { ...DETECTOR_SIZES.tiny, inputSize: 64 };
 
-/** A checkpoint with random parameters (positive variances), so that every layer shapes the output. */
+/** Builds a checkpoint with random parameters (positive variances), so that every layer shapes the output. */
 function randomCheckpoint(seed: number): DetectorCheckpoint {
   const rng = new Rng(seed);
   const parameters = detectorParameterSpecs(config).map((spec) => {
