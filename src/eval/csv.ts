@@ -1,7 +1,8 @@
 /**
  * A small RFC 4180 CSV reader for evaluation inputs (prediction and reader tables). It accepts a UTF-8 byte
- * order mark, CRLF or LF line ends, quoted fields with doubled quotes, and falls back to GBK when the bytes are
- * not valid UTF-8, because tables exported on Chinese-locale Windows machines are often GBK-encoded.
+ * order mark, UTF-16 with a byte order mark, CRLF or LF line ends, quoted fields with doubled quotes, and falls
+ * back to GBK when the bytes are not valid UTF-8, because tables exported on Chinese-locale Windows machines are
+ * often GBK-encoded.
  */
 import { readFileSync } from 'node:fs';
 import iconv from 'iconv-lite';
@@ -18,8 +19,19 @@ export interface CsvTable {
   source: string;
 }
 
-/** Decodes file bytes as UTF-8, or as GBK when they are not valid UTF-8. */
+/**
+ * Decodes file bytes as UTF-16 when they start with its byte order mark (Excel's "Unicode text" export), else as
+ * UTF-8, or as GBK when they are not valid UTF-8.
+ */
 export function decodeCsvBytes(bytes: Uint8Array): string {
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) {
+    return new TextDecoder('utf-16le').decode(bytes);
+  }
+  if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) {
+    // Swapped to little-endian because Node builds without full ICU lack a utf-16be TextDecoder.
+    const swapped = Buffer.from(bytes.subarray(0, bytes.length - (bytes.length % 2)));
+    return new TextDecoder('utf-16le').decode(swapped.swap16());
+  }
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
@@ -114,6 +126,18 @@ export function parseCsv(text: string, source = '<string>'): CsvTable {
     });
   }
   const header = records[0].cells.map((name) => name.trim());
+  const otherSeparator = header.length === 1 ? [';', '\t'].find((separator) => header[0].includes(separator)) : undefined;
+  if (otherSeparator !== undefined) {
+    const separatorName = otherSeparator === ';' ? '";"' : 'a tab';
+    throw new LilnetError(
+      'EVAL_CSV_MALFORMED',
+      `${source}: the header row has one column and contains ${separatorName}, but cells must be separated by commas`,
+      {
+        hint: 'save the table as comma-separated CSV (in Excel: "CSV UTF-8 (Comma delimited)"), with a dot as the decimal mark',
+        file: source,
+      },
+    );
+  }
   const seen = new Set<string>();
   for (const name of header) {
     if (name === '') {

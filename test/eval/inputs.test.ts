@@ -218,6 +218,26 @@ test('GBK bytes are decoded', () => {
   assert.equal(decodeCsvBytes(Buffer.from(text, 'utf8')), text);
 });
 
+test('UTF-16 with byte order mark is decoded', () => {
+  // Excel's "Unicode text" export writes UTF-16 little-endian with a byte order mark.
+  const text = 'patient,logit_0,logit_1,label,医院\nP1,1,2,1,郑州\n';
+  const littleEndian = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+  assert.equal(decodeCsvBytes(littleEndian), text);
+  const bigEndian = Buffer.from(littleEndian).swap16();
+  assert.equal(decodeCsvBytes(bigEndian), text);
+});
+
+test('semicolon or tab separator is named', () => {
+  assert.throws(
+    () => parseCsv('patient;logit_0;logit_1;label\nP1;1;2;1\n', 'x.csv'),
+    /x\.csv: the header row has one column and contains ";", but cells must be separated by commas/,
+  );
+  assert.throws(
+    () => parseCsv('patient\tlogit_0\tlogit_1\tlabel\nP1\t1\t2\t1\n', 'x.csv'),
+    /x\.csv: the header row has one column and contains a tab, but cells must be separated by commas/,
+  );
+});
+
 const SMALL_BINARY = [
   'patient,logit_0,logit_1,label',
   'P1,3,1,0',
