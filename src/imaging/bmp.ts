@@ -25,7 +25,13 @@ function invalid(file: string, reason: string): LilnetError {
 }
 
 export function decodeBmp(bytes: Uint8Array, file: string): DecodedBmp {
-  if (bytes.length < 54 || bytes[0] !== 0x42 || bytes[1] !== 0x4d) throw invalid(file, 'no "BM" signature');
+  if (bytes.length < 2 || bytes[0] !== 0x42 || bytes[1] !== 0x4d) throw invalid(file, 'no "BM" signature');
+  if (bytes.length < 54) {
+    throw invalid(
+      file,
+      `the file ends after ${bytes.length} bytes, inside the 54-byte header: it is truncated`,
+    );
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const pixelOffset = view.getUint32(10, true);
   const headerSize = view.getUint32(14, true);

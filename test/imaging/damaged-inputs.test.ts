@@ -105,3 +105,14 @@ test('intact PNG still reads', async () => {
   const series = await readSliceImage(file);
   assert.deepEqual(series.geometry.dimensions, [160, 160, 1]);
 });
+
+test('BMP cut inside its header', async () => {
+  const file = join(root, 'cut-header.bmp');
+  const header = Buffer.alloc(20);
+  header.write('BM', 0, 'latin1');
+  await writeFile(file, header);
+  const error = await rejection(readSliceImage(file));
+  assert.equal(error.code, 'IMAGE_INVALID');
+  assert.doesNotMatch(error.message, /no "BM" signature/);
+  assert.match(error.message, /ends after 20 bytes, inside the 54-byte header: it is truncated/);
+});
