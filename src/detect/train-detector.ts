@@ -4,7 +4,8 @@
  * - `last.ckpt`: the state after the latest epoch (parameters, momentum, random state), from which `resume`
  *   continues; `best.ckpt`: the parameters of the epoch with the best validation F1 at IoU 0.3;
  * - `best.onnx`: `best.ckpt` exported for ONNX Runtime at the end of the run;
- * - `metrics.csv`: one row per epoch; `curves.svg` and `curves.png`: training loss and validation F1.
+ * - `metrics.jsonl` (one JSON record per line, as the classifier trainer writes) and `metrics.csv`: one entry
+ *   per epoch; `curves.svg` and `curves.png`: training loss and validation F1.
  * Every file is written to a temporary name and renamed, so an interrupted run never leaves a torn file.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -372,6 +373,7 @@ export async function trainDetector(options: TrainDetectorOptions): Promise<Trai
       training: { epoch, step, rngState: rng.state(), bestScore, bestEpoch, options: savedOptions },
     });
     writeAtomic(metricsPath, [METRICS_HEADER, ...history.map(metricsRow)].join('\n') + '\n');
+    writeAtomic(join(options.outDir, 'metrics.jsonl'), history.map((entry) => JSON.stringify(entry)).join('\n') + '\n');
     const curves = trainingCurvesSvg(history);
     writeAtomic(join(options.outDir, 'curves.svg'), curves);
     writeAtomic(join(options.outDir, 'curves.png'), await svgToPng(curves));

@@ -60,7 +60,7 @@ test('trained detector finds planted discs', { skip: !isTorchAvailable() && 'the
   const first = runCli([...args, '--epochs', '5']);
   assert.equal(first.status, 0, first.stderr);
   assert.match(first.stderr, /epoch 5\/5 done/);
-  for (const file of ['last.ckpt', 'best.ckpt', 'best.onnx', 'metrics.csv', 'curves.svg', 'curves.png', 'options.json']) {
+  for (const file of ['last.ckpt', 'best.ckpt', 'best.onnx', 'metrics.csv', 'metrics.jsonl', 'curves.svg', 'curves.png', 'options.json']) {
     assert.ok(existsSync(join(run, file)), `${file} written`);
   }
 
@@ -71,6 +71,8 @@ test('trained detector finds planted discs', { skip: !isTorchAvailable() && 'the
   assert.match(resumed.stderr, /epoch 8\/8 done/);
   const metrics = readFileSync(join(run, 'metrics.csv'), 'utf8').trim().split('\n');
   assert.equal(metrics.length, 1 + 8, 'one header and one row per epoch');
+  const records = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  assert.deepEqual(records.map((record) => record.epoch), [1, 2, 3, 4, 5, 6, 7, 8]);
 
   const detected = runCli(['detect', '--model', join(run, 'best.onnx'), '--json', join(root, 'images', 'val')]);
   assert.equal(detected.status, 0, detected.stderr);
