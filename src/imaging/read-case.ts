@@ -113,13 +113,21 @@ interface FailureLog {
   errors: unknown[];
 }
 
+/** Unreadable files logged one by one; the `case read` log line gives the total. */
+const MAX_LOGGED_FAILURES = 20;
+
 function recordFailure(failures: FailureLog, file: string, error: unknown): void {
   const reason = isLilnetError(error)
     ? error.message
     : `unexpected error: ${(error as Error)?.message ?? String(error)}`;
   failures.failedFiles.push({ file, reason });
   failures.errors.push(error);
-  log.warn({ file, code: isLilnetError(error) ? error.code : undefined }, 'file could not be read');
+  const count = failures.failedFiles.length;
+  if (count <= MAX_LOGGED_FAILURES) {
+    log.warn({ file, code: isLilnetError(error) ? error.code : undefined }, 'file could not be read');
+  } else if (count === MAX_LOGGED_FAILURES + 1) {
+    log.warn({ logged: MAX_LOGGED_FAILURES }, 'more files could not be read: the case summary counts them');
+  }
 }
 
 /** Folder names from `folder` up to the case root, nearest first; the root's own name comes last. */

@@ -140,6 +140,9 @@ export async function inspectPath(
   };
 }
 
+/** Unreadable files named one by one on stderr; a folder of thousands of non-image files gets a count. */
+const MAX_PRINTED_FAILURES = 20;
+
 export function registerInspectCommand(program: Command): void {
   program
     .command('inspect')
@@ -157,8 +160,14 @@ export function registerInspectCommand(program: Command): void {
     .action(async (path: string, options: InspectOptions) => {
       const report = await inspectPath(path, parsePhaseOptions(options.phase));
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatText(report));
-      for (const failure of report.failedFiles) {
+      for (const failure of report.failedFiles.slice(0, MAX_PRINTED_FAILURES)) {
         process.stderr.write(`lilnet: cannot read ${failure.file}: ${failure.reason}\n`);
+      }
+      const unprinted = report.failedFiles.length - MAX_PRINTED_FAILURES;
+      if (unprinted > 0) {
+        process.stderr.write(
+          `lilnet: ${unprinted} more file(s) cannot be read; inspect --json lists every one in failedFiles\n`,
+        );
       }
       if (report.failedFiles.length > 0) process.exitCode = 1;
     });
