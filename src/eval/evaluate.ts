@@ -12,7 +12,7 @@ import {
   type MetricData,
   type MetricValues,
 } from './metrics.ts';
-import type { PatientPrediction, PredictionSet, ScoreKind } from './predictions.ts';
+import type { PatientPrediction, PredictionFormat, PredictionSet, ScoreKind } from './predictions.ts';
 import { rocCurve, youdenPoint, type RocPoint } from './roc.ts';
 import type { TaskDefinition } from './tasks.ts';
 import { listSome, type EvalWarning } from './warnings.ts';
@@ -105,8 +105,23 @@ export function aucScores(
 }
 
 /** Returns the predicted class of a patient from the argmax of its scores or from its recorded `pred_label`. */
-export function predictedClass(patient: PatientPrediction, labelSource: LabelSource, source: string): number {
+export function predictedClass(
+  patient: PatientPrediction,
+  labelSource: LabelSource,
+  source: string,
+  format?: PredictionFormat,
+): number {
   if (labelSource === 'argmax') return argmax(patient.scores);
+  if (format === 'per-image') {
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `--label-source recorded needs per-patient input, but ${source} is per image, so its patient predictions come from the averaged scores`,
+      {
+        hint: 'use --label-source argmax, or write one row per patient with the recorded prediction in pred_label',
+        file: source,
+      },
+    );
+  }
   if (patient.recordedPrediction === undefined) {
     throw new LilnetError(
       'INVALID_ARGUMENT',
@@ -202,7 +217,7 @@ export function metricDataFor(
 ): MetricData {
   return prepareMetricData(
     patients.map((patient) => patient.label),
-    patients.map((patient) => predictedClass(patient, options.labelSource, set.source)),
+    patients.map((patient) => predictedClass(patient, options.labelSource, set.source, set.format)),
     patients.map((patient) => aucScores(patient, set.scoreKind, options.aucScore, set.source)),
     set.task.classes.length,
   );

@@ -126,7 +126,7 @@ function compareReader(
   const patients = answers.map((answer) => byPatient.get(answer.patient) as PatientPrediction);
   const labels = patients.map((patient) => patient.label);
   const readerPredictions = answers.map((answer) => answer.answer);
-  const aiPredictions = patients.map((patient) => predictedClass(patient, options.labelSource, set.source));
+  const aiPredictions = patients.map((patient) => predictedClass(patient, options.labelSource, set.source, set.format));
   const classCount = set.task.classes.length;
   // Reader answers carry no scores; a constant score column keeps the AUC out of the way (it is not reported).
   const constantScores = patients.map(() => new Array<number>(classCount).fill(0));

@@ -198,6 +198,15 @@ test('recorded labels need a pred_label column', () => {
   );
 });
 
+test('recorded labels rejected for per-image input', () => {
+  // A pred_label column in a per-image file describes images, so it cannot be a patient's recorded prediction.
+  const set = read('patient,image,phase,logit_0,logit_1,pred_label,label\nP1,a,AP,1,2,1,1\nP2,b,AP,2,1,0,0\n');
+  assert.throws(
+    () => evaluatePredictions(set, { aucScore: 'logits', labelSource: 'recorded' }),
+    /--label-source recorded needs per-patient input, but input\.csv is per image/,
+  );
+});
+
 test('CSV quoting, CRLF and BOM', () => {
   const table = parseCsv('\ufeffpatient,logit_0,logit_1,label,note\r\n"P,1",1,2,1,"said ""hi"""\r\n\r\n');
   assert.deepEqual(table.header, ['patient', 'logit_0', 'logit_1', 'label', 'note']);
