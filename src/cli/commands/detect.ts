@@ -43,7 +43,7 @@ function boxJson(box: ScoredBox): { x1: number; y1: number; x2: number; y2: numb
 export function registerDetectCommand(program: Command): void {
   program
     .command('detect')
-    .description('Find lesion boxes on CT slices: slice images, folders of slice images, or a case')
+    .description('find lesion boxes on CT slices: slice images, folders of slice images, or a case')
     .argument('<inputs...>', 'slice images, folders of slice images, or a DICOM/NIfTI case (file or folder)')
     .option('--model <file>', 'detector: ONNX file (lilnet or Ultralytics YOLOv8 export) or lilnet checkpoint (default: models/detector.onnx)')
     .option('--conf <score>', 'confidence threshold', String(DEFAULT_CONFIDENCE_THRESHOLD))

@@ -100,7 +100,7 @@ export function formatEvaluation(evaluation: DetectionEvaluation): string {
 export function registerEvalDetectionCommand(program: Command): void {
   program
     .command('eval-detection')
-    .description('Evaluate lesion detections against YOLO labels: precision, recall, F1, AP at IoU 0.5')
+    .description('evaluate lesion detections against YOLO labels: precision, recall, F1, AP at IoU 0.5')
     .requiredOption('--truth <labels>', 'folder of YOLO label files (or a dataset root holding labels/)')
     .requiredOption('--pred <detections>', 'JSON from `lilnet detect --json`, or a folder of YOLO prediction files with scores')
     .option('--iou <list>', 'IoU thresholds, comma-separated', DEFAULT_EVALUATION_IOU_THRESHOLDS.join(','))

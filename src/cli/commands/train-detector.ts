@@ -36,7 +36,7 @@ export function registerTrainDetectorCommand(program: Command): void {
   const defaults = DEFAULT_TRAIN_OPTIONS;
   program
     .command('train-detector')
-    .description('Train the lesion detector on a YOLO dataset (images/ and labels/) with libtorch')
+    .description('train the lesion detector on a YOLO dataset (images/ and labels/) with libtorch')
     .requiredOption('--data <root>', 'YOLO dataset root with images/ and labels/ (train/ and val/ subfolders, or flat)')
     .requiredOption('--out <dir>', 'run folder: checkpoints, metrics.csv, curves, best.onnx')
     .option('--epochs <n>', 'epochs to train (with --resume: the new total)', String(defaults.epochs))
