@@ -35,5 +35,12 @@ export function aggregateImages(
     const row = aggregation === 'mean-logits' ? logits : softmax(logits);
     for (let k = 0; k < classCount; k += 1) sums[k] += row[k];
   }
-  return sums.map((sum) => sum / imageLogits.length);
+  const count = imageLogits.length;
+  return sums.map((sum, k) => {
+    if (Number.isFinite(sum)) return sum / count;
+    // The sum of finite logits near the float64 maximum can overflow although their mean cannot.
+    let mean = 0;
+    for (const logits of imageLogits) mean += logits[k] / count;
+    return mean;
+  });
 }

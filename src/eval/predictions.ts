@@ -120,7 +120,11 @@ type ParsedScore = { kind: 'finite'; value: number } | { kind: 'non-finite' };
 
 function parseScore(table: CsvTable, row: number, column: number): ParsedScore {
   const text = table.rows[row][column];
-  if (DECIMAL.test(text)) return { kind: 'finite', value: Number(text) };
+  if (DECIMAL.test(text)) {
+    // A decimal beyond the float64 range, such as 1e309, parses to an infinity.
+    const value = Number(text);
+    return Number.isFinite(value) ? { kind: 'finite', value } : { kind: 'non-finite' };
+  }
   if (NON_FINITE.test(text)) return { kind: 'non-finite' };
   const shown = text === '' ? 'an empty cell' : `"${text}"`;
   throw new LilnetError(

@@ -207,6 +207,26 @@ test('recorded labels rejected for per-image input', () => {
   );
 });
 
+test('overflowing scores are non-finite', () => {
+  // 1e309 is beyond float64 and parses to Infinity, so it must count as a non-finite score.
+  const set = read('patient,logit_0,logit_1,label\nP1,1e309,1,1\nP2,2,1,0\nP3,1,3,1\n');
+  assert.deepEqual(
+    set.patients.map((patient) => patient.patient),
+    ['P2', 'P3'],
+  );
+  assert.equal(set.warnings[0]?.kind, 'non-finite-value');
+  assert.deepEqual(set.warnings[0]?.patients, ['P1']);
+});
+
+test('mean of large logits stays finite', () => {
+  // The sum of two logits of 1e308 overflows although their mean does not.
+  const set = read('patient,image,phase,logit_0,logit_1,label\nP1,a,AP,1e308,1,1\nP1,b,PVP,1e308,3,1\nP2,c,AP,2,1,0\n');
+  assert.deepEqual(set.patients[0].scores, [1e308, 2]);
+  const report = evaluatePredictions(set, { aucScore: 'probabilities', labelSource: 'argmax' });
+  assert.equal(report.auc_per_class.benign, report.auc_per_class.malignant);
+  assert.ok(!JSON.stringify(report).includes('NaN'));
+});
+
 test('CSV quoting, CRLF and BOM', () => {
   const table = parseCsv('\ufeffpatient,logit_0,logit_1,label,note\r\n"P,1",1,2,1,"said ""hi"""\r\n\r\n');
   assert.deepEqual(table.header, ['patient', 'logit_0', 'logit_1', 'label', 'note']);
