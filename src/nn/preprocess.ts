@@ -8,7 +8,7 @@
  * bilinear interpolation with pixel centres at i + 0.5 when enlarging), fixed-point weights with 22 fractional
  * bits, and rounding and clipping to 8 bits after the horizontal pass and again after the vertical pass.
  */
-import { access, constants } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { LilnetError } from '../errors.ts';
 
@@ -160,14 +160,22 @@ export function imageToModelInput(
 
 /** Decodes an image file (PNG, JPEG, TIFF, ...) into 8-bit grey or RGB pixels, dropping any alpha channel. */
 export async function readImage8(path: string): Promise<Image8> {
+  let isFolder: boolean;
   try {
     await access(path, constants.R_OK);
+    isFolder = (await stat(path)).isDirectory();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE';
     throw new LilnetError(code, `cannot read image ${path}: ${(error as Error).message}`, {
       file: path,
       hint: 'check the image path and its permissions',
       cause: error,
+    });
+  }
+  if (isFolder) {
+    throw new LilnetError('INVALID_ARGUMENT', `${path} is a folder, not an image file`, {
+      file: path,
+      hint: 'pass the crop files themselves, e.g. crops/*.png',
     });
   }
   try {

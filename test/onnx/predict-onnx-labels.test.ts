@@ -81,3 +81,9 @@ test('predict names a missing image', () => {
   assert.match(result.stderr, /\[FILE_NOT_FOUND\]/);
   assert.match(result.stderr, /no-such-crop\.png/);
 });
+
+test('predict rejects a folder as image', () => {
+  const result = lilnet('predict', '--model', unlabelled, dir);
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, /\[INVALID_ARGUMENT\] .* is a folder, not an image file/);
+});
