@@ -126,7 +126,8 @@ export function parseCsv(text: string, source = '<string>'): CsvTable {
     });
   }
   const header = records[0].cells.map((name) => name.trim());
-  const otherSeparator = header.length === 1 ? [';', '\t'].find((separator) => header[0].includes(separator)) : undefined;
+  const otherSeparator =
+    header.length === 1 ? [';', '\t'].find((separator) => header[0].includes(separator)) : undefined;
   if (otherSeparator !== undefined) {
     const separatorName = otherSeparator === ';' ? '";"' : 'a tab';
     throw new LilnetError(

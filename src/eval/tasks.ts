@@ -84,7 +84,9 @@ function customTask(
   }
   // parseClassCell reads a whole-number cell as a column index, so a class named "1" in column 0 would take
   // the patients of column 1 without any error.
-  const misplaced = classNames.findIndex((name, index) => /^[0-9]+(\.0+)?$/.test(name) && Number(name) !== index);
+  const misplaced = classNames.findIndex(
+    (name, index) => /^[0-9]+(\.0+)?$/.test(name) && Number(name) !== index,
+  );
   if (misplaced >= 0) {
     throw new LilnetError(
       'INVALID_ARGUMENT',

@@ -200,7 +200,9 @@ test('recorded labels need a pred_label column', () => {
 
 test('recorded labels rejected for per-image input', () => {
   // A pred_label column in a per-image file describes images, so it cannot be a patient's recorded prediction.
-  const set = read('patient,image,phase,logit_0,logit_1,pred_label,label\nP1,a,AP,1,2,1,1\nP2,b,AP,2,1,0,0\n');
+  const set = read(
+    'patient,image,phase,logit_0,logit_1,pred_label,label\nP1,a,AP,1,2,1,1\nP2,b,AP,2,1,0,0\n',
+  );
   assert.throws(
     () => evaluatePredictions(set, { aucScore: 'logits', labelSource: 'recorded' }),
     /--label-source recorded needs per-patient input, but input\.csv is per image/,
@@ -220,7 +222,9 @@ test('overflowing scores are non-finite', () => {
 
 test('mean of large logits stays finite', () => {
   // The sum of two logits of 1e308 overflows although their mean does not.
-  const set = read('patient,image,phase,logit_0,logit_1,label\nP1,a,AP,1e308,1,1\nP1,b,PVP,1e308,3,1\nP2,c,AP,2,1,0\n');
+  const set = read(
+    'patient,image,phase,logit_0,logit_1,label\nP1,a,AP,1e308,1,1\nP1,b,PVP,1e308,3,1\nP2,c,AP,2,1,0\n',
+  );
   assert.deepEqual(set.patients[0].scores, [1e308, 2]);
   const report = evaluatePredictions(set, { aucScore: 'probabilities', labelSource: 'argmax' });
   assert.equal(report.auc_per_class.benign, report.auc_per_class.malignant);
@@ -412,7 +416,10 @@ test('numeric class names must match their index', () => {
     () => read(text, { classNames: ['1', '2'] }),
     /--classes "1,2": class name "1" is a whole number but names column 0/,
   );
-  assert.throws(() => read(text, { classNames: ['1', '0'] }), /class name "1" is a whole number but names column 0/);
+  assert.throws(
+    () => read(text, { classNames: ['1', '0'] }),
+    /class name "1" is a whole number but names column 0/,
+  );
   assert.deepEqual(read(text.replace(',2\n', ',0\n'), { classNames: ['0', '1'] }).task.classes, ['0', '1']);
   assert.deepEqual(read(text.replace(',2\n', ',0\n'), { classNames: ['grade-1', 'grade-2'] }).task.classes, [
     'grade-1',
