@@ -11,6 +11,9 @@
 import { access, constants, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { LilnetError } from '../errors.ts';
+import { moduleLogger } from '../log.ts';
+
+const log = moduleLogger('nn.preprocess');
 
 /** Input side of the classifiers, in pixels. */
 export const MODEL_INPUT_SIZE_PX = 224;
@@ -180,6 +183,13 @@ export async function readImage8(path: string): Promise<Image8> {
   }
   try {
     const metadata = await sharp(path).metadata();
+    if (metadata.depth === 'ushort') {
+      // Pillow's convert('L') and convert('RGB') clip 16-bit values above 255, while sharp scales them.
+      log.warn(
+        { file: path },
+        "16-bit image reduced to 8 bits by value / 257; Pillow clips such values at 255, so outputs differ from the authors' pipeline: pass 8-bit crops",
+      );
+    }
     // sharp converts grey to sRGB by default. Grey files stay one channel here, as PIL's mode L.
     let pipeline = sharp(path).removeAlpha();
     if ((metadata.channels ?? 3) <= 2) pipeline = pipeline.toColourspace('b-w');

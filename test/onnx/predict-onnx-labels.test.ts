@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import pngjs from 'pngjs';
 import { readOnnxMetadataProps } from '../../src/backends/onnx/onnx-metadata.ts';
 import { writeSmallLilnet } from './small-lilnet.ts';
 import { sharedPath } from '../helpers/shared.ts';
@@ -86,4 +87,17 @@ test('predict rejects a folder as image', () => {
   const result = lilnet('predict', '--model', unlabelled, dir);
   assert.equal(result.status, 1);
   assert.match(result.stderr, /\[INVALID_ARGUMENT\] .* is a folder, not an image file/);
+});
+
+test('predict warns about 16-bit crops', () => {
+  const image = new pngjs.PNG({ width: 8, height: 8, bitDepth: 16, colorType: 0, inputColorType: 0 });
+  const samples = new Uint16Array(64).map((_, i) => i * 1000);
+  image.data = Buffer.from(samples.buffer) as unknown as Buffer;
+  const file = join(dir, 'sixteen-bit.png');
+  writeFileSync(file, pngjs.PNG.sync.write(image, { bitDepth: 16, colorType: 0, inputColorType: 0 }));
+  const result = lilnet('predict', '--model', unlabelled, '--json', file);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stderr, /16-bit image reduced to 8 bits/);
+  assert.match(result.stderr, /sixteen-bit\.png/);
+  assert.doesNotThrow(() => JSON.parse(result.stdout));
 });
