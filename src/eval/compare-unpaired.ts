@@ -11,6 +11,7 @@ import { LilnetError } from '../errors.ts';
 import { macroAucVariance } from './delong-macro.ts';
 import { delongVariance } from './delong.ts';
 import {
+  bootstrapWarning,
   metricDataFor,
   recordedPredictionWarnings,
   type AucScore,
@@ -112,7 +113,7 @@ function unpairedBootstrap(
   dataB: MetricData,
   resamples: number,
   seed: number,
-): { auc: Interval | null; accuracy: Interval | null } {
+): { auc: Interval | null; accuracy: Interval | null; aucResamplesUsed: number } {
   const random = new SeededRandom(seed);
   const weightsA = new Float64Array(dataA.labels.length);
   const weightsB = new Float64Array(dataB.labels.length);
@@ -137,7 +138,11 @@ function unpairedBootstrap(
     const sorted = Float64Array.from(values).sort();
     return [quantileSorted(sorted, 0.025), quantileSorted(sorted, 0.975)];
   };
-  return { auc: interval(aucDifferences), accuracy: interval(accuracyDifferences) };
+  return {
+    auc: interval(aucDifferences),
+    accuracy: interval(accuracyDifferences),
+    aucResamplesUsed: aucDifferences.length,
+  };
 }
 
 /** Compares model A with model B without pairing patients. */
@@ -238,6 +243,12 @@ export function compareUnpaired(
     const intervals = unpairedBootstrap(dataA, dataB, bootstrap.resamples, bootstrap.seed);
     const aucEstimate =
       metricsA.aucMacro === null || metricsB.aucMacro === null ? null : metricsA.aucMacro - metricsB.aucMacro;
+    const aucInterval = intervals.auc
+      ? { lower: intervals.auc[0], upper: intervals.auc[1], resamplesUsed: intervals.aucResamplesUsed }
+      : null;
+    report.warnings.push(
+      ...bootstrapWarning(new Map([['auc_macro_difference', aucInterval]]), bootstrap.resamples),
+    );
     report.bootstrap = {
       resamples: bootstrap.resamples,
       seed: bootstrap.seed,

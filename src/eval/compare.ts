@@ -8,6 +8,7 @@ import { bootstrapIntervals } from './bootstrap.ts';
 import { delongMacroTest } from './delong-macro.ts';
 import { delongTest } from './delong.ts';
 import {
+  bootstrapWarning,
   metricDataFor,
   recordedPredictionWarnings,
   type AucScore,
@@ -251,6 +252,7 @@ export function comparePredictions(
     });
     const aucEstimate =
       metricsA.aucMacro === null || metricsB.aucMacro === null ? null : metricsA.aucMacro - metricsB.aucMacro;
+    report.warnings.push(...bootstrapWarning(intervals, bootstrap.resamples));
     report.bootstrap = {
       resamples: bootstrap.resamples,
       seed: bootstrap.seed,

@@ -189,7 +189,8 @@ function nestIntervals(
   return nested;
 }
 
-function bootstrapWarning(
+/** Returns a `bootstrap-undefined` warning listing the metrics that were undefined in some resamples. */
+export function bootstrapWarning(
   intervals: Map<string, ConfidenceInterval | null>,
   resamples: number,
 ): EvalWarning[] {

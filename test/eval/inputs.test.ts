@@ -372,6 +372,24 @@ test('compare warns about unpaired patients', async () => {
   assert.equal(report.delong.malignant, null);
 });
 
+test('compare warns about undefined resamples', async () => {
+  const { comparePredictions } = await import('../../src/eval/compare.ts');
+  const { compareUnpaired } = await import('../../src/eval/compare-unpaired.ts');
+  // One benign patient among five: resamples without it leave the macro AUC undefined.
+  const set = read(SMALL_BINARY);
+  const options = {
+    aucScore: 'logits',
+    labelSource: 'argmax',
+    bootstrap: { resamples: 200, seed: 1 },
+  } as const;
+  for (const report of [comparePredictions(set, set, options), compareUnpaired(set, set, options)]) {
+    const warning = report.warnings.find((item) => item.kind === 'bootstrap-undefined');
+    assert.ok(warning, report.design);
+    assert.match(warning.message, /auc_macro_difference in \d+/);
+    assert.doesNotMatch(warning.message, /accuracy_difference/);
+  }
+});
+
 test('strata reject a column varying within a patient', async () => {
   const { evaluateStrata } = await import('../../src/eval/strata.ts');
   const text =
