@@ -225,3 +225,51 @@ test('disposed tensor error names the call', () => {
   }
   input.dispose();
 });
+
+test('non-integer sizes and dims are rejected', () => {
+  // The addon converts numbers to int64 by truncation, so permute([0.5, 1]) ran as permute([0, 1]).
+  scope(() => {
+    const x = tensor(Float32Array.from([0, 1, 2, 3, 4, 5]), [2, 3]);
+    const image = zeros([1, 1, 4, 4]);
+    const kernel = zeros([1, 1, 3, 3]);
+    const cases: [string, () => unknown][] = [
+      ['permute', () => ops.permute(x, [0.5, 1])],
+      ['reshape', () => ops.reshape(x, [1.5, 4])],
+      ['slice', () => ops.slice(x, 1, Number.NaN, 1)],
+      ['slice', () => ops.slice(x, 1.5, 0, 1)],
+      ['sum', () => ops.sum(x, [Number.NaN])],
+      ['mean', () => ops.mean(x, [0.5])],
+      ['softmax', () => ops.softmax(x, 1.5)],
+      ['logSoftmax', () => ops.logSoftmax(x, Number.NaN)],
+      ['concat', () => ops.concat([x, x], 0.5)],
+      ['maxPool2d', () => ops.maxPool2d(image, Number.NaN, 1, 0)],
+      ['conv2d', () => ops.conv2d(image, kernel, null, { stride: 1.5 })],
+      ['conv2d', () => ops.conv2d(image, kernel, null, { groups: Number.NaN })],
+    ];
+    for (const [call, run] of cases) {
+      assert.throws(
+        run,
+        (error: unknown) =>
+          error instanceof LilnetError &&
+          error.code === 'INVALID_ARGUMENT' &&
+          error.message.startsWith(`torch ${call}: `) &&
+          /is not an integer/.test(error.message),
+        call,
+      );
+    }
+  });
+});
+
+test('setNumThreads rejects absurd counts', async () => {
+  // libgomp tries to allocate per-thread state for every requested thread and aborts the process on failure.
+  const { getNumThreads, setNumThreads } = await import('../../src/backends/torch/index.ts');
+  const before = getNumThreads();
+  for (const threads of [1e9, 1025, 0, 1.5]) {
+    assert.throws(
+      () => setNumThreads(threads),
+      (error: unknown) => error instanceof LilnetError && error.code === 'INVALID_ARGUMENT',
+      String(threads),
+    );
+  }
+  assert.equal(getNumThreads(), before);
+});

@@ -23,6 +23,10 @@ export class TorchOps implements Ops<TorchTensor>, LossOps<TorchTensor> {
     const padding = pair(options.padding, 0);
     const dilation = pair(options.dilation, 1);
     const groups = options.groups ?? 1;
+    requireIntegers('conv2d', 'stride', stride);
+    requireIntegers('conv2d', 'padding', padding);
+    requireIntegers('conv2d', 'dilation', dilation);
+    requireIntegers('conv2d', 'groups', [groups]);
     return wrap('conv2d', (t) =>
       t.conv2d(x.handle, weight.handle, bias ? bias.handle : null, stride, padding, dilation, groups),
     );
@@ -55,6 +59,7 @@ export class TorchOps implements Ops<TorchTensor>, LossOps<TorchTensor> {
   }
 
   maxPool2d(x: TorchTensor, kernel: number, stride: number, padding: number): TorchTensor {
+    requireIntegers('maxPool2d', 'kernel, stride or padding', [kernel, stride, padding]);
     return wrap('maxPool2d', (t) => t.maxPool2d(x.handle, kernel, stride, padding));
   }
 
@@ -82,10 +87,12 @@ export class TorchOps implements Ops<TorchTensor>, LossOps<TorchTensor> {
   }
 
   softmax(x: TorchTensor, dim: number): TorchTensor {
+    requireIntegers('softmax', 'dim', [dim]);
     return wrap('softmax', (t) => t.softmax(x.handle, dim));
   }
 
   logSoftmax(x: TorchTensor, dim: number): TorchTensor {
+    requireIntegers('logSoftmax', 'dim', [dim]);
     return wrap('logSoftmax', (t) => t.logSoftmax(x.handle, dim));
   }
 
@@ -106,26 +113,32 @@ export class TorchOps implements Ops<TorchTensor>, LossOps<TorchTensor> {
   }
 
   reshape(x: TorchTensor, shape: readonly number[]): TorchTensor {
+    requireIntegers('reshape', 'shape', shape);
     return wrap('reshape', (t) => t.reshape(x.handle, shape));
   }
 
   permute(x: TorchTensor, dims: readonly number[]): TorchTensor {
+    requireIntegers('permute', 'dims', dims);
     return wrap('permute', (t) => t.permute(x.handle, dims));
   }
 
   concat(xs: readonly TorchTensor[], dim: number): TorchTensor {
+    requireIntegers('concat', 'dim', [dim]);
     return wrap('concat', (t) => t.concat(xs.map((x) => x.handle), dim));
   }
 
   slice(x: TorchTensor, dim: number, start: number, end: number): TorchTensor {
+    requireIntegers('slice', 'dim, start or end', [dim, start, end]);
     return wrap('slice', (t) => t.slice(x.handle, dim, start, end));
   }
 
   sum(x: TorchTensor, dims: readonly number[], keepDims = false): TorchTensor {
+    requireIntegers('sum', 'dims', dims);
     return wrap('sum', (t) => t.sum(x.handle, dims, keepDims));
   }
 
   mean(x: TorchTensor, dims: readonly number[], keepDims = false): TorchTensor {
+    requireIntegers('mean', 'dims', dims);
     return wrap('mean', (t) => t.mean(x.handle, dims, keepDims));
   }
 
@@ -152,6 +165,16 @@ export class TorchOps implements Ops<TorchTensor>, LossOps<TorchTensor> {
 
   klDivBatchmean(logQ: TorchTensor, p: TorchTensor): TorchTensor {
     return wrap('klDivBatchmean', (t) => t.klDivBatchmean(logQ.handle, p.handle));
+  }
+}
+
+/** Rejects a non-integer size or dim, because the addon would truncate it to int64 without a word. */
+function requireIntegers(call: string, name: string, values: readonly number[]): void {
+  const badIndex = values.findIndex((value) => !Number.isInteger(value));
+  if (badIndex >= 0) {
+    throw new LilnetError('INVALID_ARGUMENT', `torch ${call}: ${name} value ${values[badIndex]} is not an integer`, {
+      hint: 'pass whole numbers for sizes, dims and indices',
+    });
   }
 }
 

@@ -224,10 +224,19 @@ export function zeros(shape: readonly number[], dtype: TorchDtype = 'float32'): 
   return new TorchTensor(callNative('zeros', (t) => t.zeros(shape, dtype)));
 }
 
+/** Upper bound of {@link setNumThreads}: a sanity limit far above the core count of current CPUs. */
+const MAX_THREADS = 1024;
+
 /** Sets libtorch's intra-op thread count (`torch.set_num_threads`). */
 export function setNumThreads(threads: number): void {
   if (!Number.isInteger(threads) || threads < 1) {
     throw new LilnetError('INVALID_ARGUMENT', `thread count ${threads} is not a positive integer`);
+  }
+  // libgomp allocates per-thread state up front and aborts the whole process when that allocation fails.
+  if (threads > MAX_THREADS) {
+    throw new LilnetError('INVALID_ARGUMENT', `thread count ${threads} is above the maximum of ${MAX_THREADS}`, {
+      hint: 'use at most the number of CPU cores, for example os.availableParallelism()',
+    });
   }
   callNative('setNumThreads', (t) => t.setNumThreads(threads));
 }
