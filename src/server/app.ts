@@ -92,6 +92,7 @@ export async function buildServer(config: ServerConfig): Promise<{ app: FastifyI
     app,
     `limits: ${config.limits.maxFileBytes} bytes per file, ${config.limits.maxFilesPerRequest} files and ` +
       `${config.limits.maxRequestBytes} bytes per upload; split the case into several uploads`,
+    config.limits.maxRequestBytes,
   );
   registerSecurity(app, db, config);
   registerAuthRoutes(app, context);

@@ -1,4 +1,5 @@
 /** Maps errors to HTTP responses `{ error: { code, message, hint } }` with a fitting status code. */
+import type { IncomingMessage } from 'node:http';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isLilnetError, type ErrorCode } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
@@ -28,8 +29,53 @@ const LIMIT_ERRORS: Record<string, string> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'the request body exceeds the size limit',
 };
 
-export function registerErrorHandler(app: FastifyInstance, limitsHint: string): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+/** Longest time spent reading and discarding the rest of a rejected request body. */
+const DISCARD_TIMEOUT_MS = 120_000;
+
+/**
+ * Reads and discards the unread rest of a request body, up to `maxBytes`. Returns false when the body was
+ * larger, the time ran out, or the connection failed, so the caller closes the connection instead.
+ *
+ * Browsers read the response to an upload only after sending the whole body. A server that rejects an upload
+ * early and stops reading leaves the browser waiting forever, with its upload progress stuck.
+ */
+export function discardRequestBody(raw: IncomingMessage, maxBytes: number): Promise<boolean> {
+  if (raw.complete || raw.destroyed || raw.readableEnded) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let bytes = 0;
+    const finish = (drained: boolean) => {
+      clearTimeout(timer);
+      raw.off('data', onData);
+      raw.off('end', onEnd);
+      raw.off('error', onFailure);
+      raw.off('close', onFailure);
+      if (!drained) raw.pause();
+      resolve(drained);
+    };
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > maxBytes) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onFailure = () => finish(raw.complete);
+    const timer = setTimeout(() => finish(false), DISCARD_TIMEOUT_MS);
+    // A multipart parser may still be piped from the request and would stop the flow when it stops reading.
+    raw.unpipe();
+    raw.on('data', onData);
+    raw.once('end', onEnd);
+    raw.once('error', onFailure);
+    raw.once('close', onFailure);
+    raw.resume();
+  });
+}
+
+/**
+ * Sends every error as `{ error: { code, message, hint } }`. A request body not read to its end (an upload
+ * rejected early) is read and discarded first, up to `maxDiscardBytes`, so that browsers see the error.
+ */
+export function registerErrorHandler(app: FastifyInstance, limitsHint: string, maxDiscardBytes: number): void {
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    if (!(await discardRequestBody(request.raw, maxDiscardBytes))) reply.header('Connection', 'close');
     if (isLilnetError(error)) {
       const status = STATUS_BY_CODE[error.code] ?? 500;
       if (status >= 500) log.error({ err: error, url: request.url }, 'request failed');
