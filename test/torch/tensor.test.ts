@@ -211,6 +211,8 @@ test('disposed tensor error names the call', () => {
     ['conv2d', () => ops.conv2d(input, x, null)],
     ['toFloat32Array', () => x.toFloat32Array()],
     ['backward', () => x.backward()],
+    ['sgdStep', () => new Sgd([x], { lr: 0.1 }).step()],
+    ['zeroGrad', () => new Sgd([x], { lr: 0.1 }).zeroGrad()],
   ];
   for (const [call, run] of cases) {
     assert.throws(

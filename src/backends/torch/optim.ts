@@ -45,10 +45,17 @@ export class Sgd {
 
   /** Updates every parameter that has a gradient, in place and without autograd. */
   step(): void {
-    const handles = this.params.map((p) => p.handle);
-    const buffers = this.#buffers.map((b) => (b ? b.handle : null));
+    // The handles are read inside callNative so that a disposed parameter's error names the call.
     const after = callNative('sgdStep', (t) =>
-      t.sgdStep(handles, buffers, this.lr, this.momentum, this.dampening, this.weightDecay, this.nesterov),
+      t.sgdStep(
+        this.params.map((p) => p.handle),
+        this.#buffers.map((b) => (b ? b.handle : null)),
+        this.lr,
+        this.momentum,
+        this.dampening,
+        this.weightDecay,
+        this.nesterov,
+      ),
     );
     after.forEach((handle, i) => {
       if (handle !== null && this.#buffers[i] === null) this.#buffers[i] = keep(new TorchTensor(handle, false));
@@ -57,8 +64,7 @@ export class Sgd {
 
   /** Clears the gradients of every parameter (dropped, as `zero_grad(set_to_none=True)`, unless `setToNone` is false). */
   zeroGrad(setToNone = true): void {
-    const handles = this.params.map((p) => p.handle);
-    callNative('zeroGrad', (t) => t.zeroGrad(handles, setToNone));
+    callNative('zeroGrad', (t) => t.zeroGrad(this.params.map((p) => p.handle), setToNone));
   }
 
   /** Returns the momentum buffers in parameter order, with null where a parameter has not been stepped yet. */
