@@ -5,7 +5,7 @@
 # Usage: scripts/train-default-models.sh [work dir]   (default work dir: a new temporary folder)
 # Environment: PATIENTS (phantom patients, default 100), EPOCHS (default 10), INPUT_SIZE (default 112),
 # SEED (default 21), MODELS_DIR (where the ONNX files and models.json go, default the repository's models/).
-# The trainings took about 30 minutes in all on the shared 2-core development machine (measured per task).
+# One end-to-end run took 7 minutes on the shared 2-core development machine; under heavy load, about 30.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
