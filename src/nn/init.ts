@@ -5,8 +5,16 @@
 import { LilnetError } from '../errors.ts';
 import type { ParameterSpec } from './ops.ts';
 
-/** Creates a seeded pseudo-random source of uniform numbers in [0, 1) (the mulberry32 generator). */
+/**
+ * Creates a seeded pseudo-random source of uniform numbers in [0, 1) (the mulberry32 generator). The seed is
+ * taken modulo 2^32.
+ */
 export function createRandom(seed: number): () => number {
+  if (!Number.isSafeInteger(seed)) {
+    throw new LilnetError('INVALID_ARGUMENT', `random seed ${seed} is not an integer`, {
+      hint: 'pass a whole number, such as 42, as the seed',
+    });
+  }
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -99,3 +99,15 @@ test('loadStateDict copies into existing parameters', () => {
     source.dispose();
   }
 });
+
+test('initialisation rejects a non-integer seed', () => {
+  // The generator keeps seed >>> 0, so NaN and 1.5 silently gave the weights of seeds 0 and 1.
+  const specs = lilnetSpecs(lilnetConfig(2, TINY));
+  for (const seed of [Number.NaN, 1.5, Number.POSITIVE_INFINITY]) {
+    assert.throws(
+      () => ParameterStore.initialise(specs, seed),
+      (error: unknown) => error instanceof LilnetError && error.code === 'INVALID_ARGUMENT' && /seed/.test(error.message),
+      String(seed),
+    );
+  }
+});
