@@ -82,6 +82,8 @@ function pairPatients(
     );
   }
 
+  rejectRepeatedPatients(a);
+  rejectRepeatedPatients(b);
   const byPatientB = new Map(b.patients.map((patient) => [patient.patient, patient]));
   const pairsA: PatientPrediction[] = [];
   const pairsB: PatientPrediction[] = [];
@@ -136,6 +138,25 @@ function pairPatients(
     });
   }
   return { pairsA, pairsB, warnings };
+}
+
+/** Throws when a patient has several rows, because pairing would reuse or drop rows of the other file. */
+function rejectRepeatedPatients(set: PredictionSet): void {
+  const firstLine = new Map<string, number>();
+  for (const patient of set.patients) {
+    const line = firstLine.get(patient.patient);
+    if (line !== undefined) {
+      throw new LilnetError(
+        'EVAL_INPUTS_MISMATCHED',
+        `patient ${patient.patient} appears on lines ${line} and ${patient.line} of ${set.source}, so it cannot be paired with one patient of the other file`,
+        {
+          hint: 'keep one row per patient (or use per-image input, which averages the rows of a patient), or compare with --unpaired',
+          file: set.source,
+        },
+      );
+    }
+    firstLine.set(patient.patient, patient.line);
+  }
 }
 
 function paired(

@@ -390,6 +390,23 @@ test('compare warns about undefined resamples', async () => {
   }
 });
 
+test('compare rejects repeated patients', async () => {
+  const { comparePredictions } = await import('../../src/eval/compare.ts');
+  // A repeated identifier cannot be paired: one file's row would be reused or dropped.
+  const single = read(SMALL_BINARY);
+  const repeated = read(`${SMALL_BINARY}\nP2,5,1,1\n`);
+  const options = { aucScore: 'logits', labelSource: 'argmax' } as const;
+  for (const [a, b] of [
+    [repeated, single],
+    [single, repeated],
+  ]) {
+    assert.throws(
+      () => comparePredictions(a, b, options),
+      /patient P2 appears on lines 3 and 7 of input\.csv, so it cannot be paired/,
+    );
+  }
+});
+
 test('strata reject a column varying within a patient', async () => {
   const { evaluateStrata } = await import('../../src/eval/strata.ts');
   const text =
