@@ -141,7 +141,7 @@ function pairPatients(
 }
 
 /** Throws when a patient has several rows, because pairing would reuse or drop rows of the other file. */
-function rejectRepeatedPatients(set: PredictionSet): void {
+export function rejectRepeatedPatients(set: PredictionSet): void {
   const firstLine = new Map<string, number>();
   for (const patient of set.patients) {
     const line = firstLine.get(patient.patient);

@@ -7,6 +7,7 @@
  */
 import { LilnetError } from '../errors.ts';
 import { bootstrapIntervals } from './bootstrap.ts';
+import { rejectRepeatedPatients } from './compare.ts';
 import { predictedClass, type EvaluateOptions, type Interval } from './evaluate.ts';
 import { readCsvFile, type CsvTable } from './csv.ts';
 import { computeMetrics, prepareMetricData } from './metrics.ts';
@@ -126,7 +127,9 @@ function compareReader(
   const patients = answers.map((answer) => byPatient.get(answer.patient) as PatientPrediction);
   const labels = patients.map((patient) => patient.label);
   const readerPredictions = answers.map((answer) => answer.answer);
-  const aiPredictions = patients.map((patient) => predictedClass(patient, options.labelSource, set.source, set.format));
+  const aiPredictions = patients.map((patient) =>
+    predictedClass(patient, options.labelSource, set.source, set.format),
+  );
   const classCount = set.task.classes.length;
   // Reader answers carry no scores; a constant score column keeps the AUC out of the way (it is not reported).
   const constantScores = patients.map(() => new Array<number>(classCount).fill(0));
@@ -182,6 +185,7 @@ export function compareReaders(
   options: EvaluateOptions,
 ): ReaderComparison {
   const answers = readerAnswersFromTable(table, set);
+  rejectRepeatedPatients(set);
   const byPatient = new Map(set.patients.map((patient) => [patient.patient, patient]));
   const unknown = [
     ...new Set(answers.filter((answer) => !byPatient.has(answer.patient)).map((answer) => answer.patient)),

@@ -407,6 +407,17 @@ test('compare rejects repeated patients', async () => {
   }
 });
 
+test('readers reject repeated prediction rows', async () => {
+  const { compareReaders } = await import('../../src/eval/readers.ts');
+  // With two prediction rows for P2, the AI side of the reader comparison used whichever came last.
+  const repeated = read(`${SMALL_BINARY}\nP2,5,1,1\n`);
+  const answers = parseCsv('patient,reader,answer\nP1,r1,0\nP2,r1,1\n', 'readers.csv');
+  assert.throws(
+    () => compareReaders(answers, repeated, { aucScore: 'logits', labelSource: 'argmax' }),
+    /patient P2 appears on lines 3 and 7 of input\.csv/,
+  );
+});
+
 test('strata reject a column varying within a patient', async () => {
   const { evaluateStrata } = await import('../../src/eval/strata.ts');
   const text =
