@@ -214,7 +214,7 @@ async function readDicomGroup(
   files: string[],
   root: string,
   failures: FailureLog,
-): Promise<{ entries: SeriesWithEvidence[]; sliceImages: string[] }> {
+): Promise<{ entries: SeriesWithEvidence[]; sliceImages: string[]; studyCount: number }> {
   const sliceImages: string[] = [];
   const images = await mapWithConcurrency(files, READ_CONCURRENCY, async (file) => {
     try {
@@ -227,7 +227,8 @@ async function readDicomGroup(
     }
   });
   const readable = images.filter((image): image is DicomImage => image !== undefined);
-  if (readable.length === 0) return { entries: [], sliceImages };
+  if (readable.length === 0) return { entries: [], sliceImages, studyCount: 0 };
+  const studies = new Set(readable.map((image) => image.attributes.studyInstanceUid).filter(Boolean));
   const entries = assembleDicomSeries(readable).map((assembled) => ({
     series: assembled.series,
     evidence: {
@@ -240,7 +241,7 @@ async function readDicomGroup(
       isLabel: assembled.series.unit === 'label',
     },
   }));
-  return { entries, sliceImages };
+  return { entries, sliceImages, studyCount: studies.size };
 }
 
 async function readSliceFolder(
@@ -366,6 +367,12 @@ export async function readCase(path: string, options: ReadCaseOptions = {}): Pro
   }
 
   const warnings: string[] = [];
+  if (dicomResult.studyCount > 1) {
+    // A parent folder of several examinations (or patients) would otherwise read as one case.
+    warnings.push(
+      `the DICOM files come from ${dicomResult.studyCount} studies (StudyInstanceUID): a case is one examination, so read each study folder separately`,
+    );
+  }
   assignPhases(entries, mapping, warnings);
   if (failedFiles.length > 0)
     warnings.push(`${failedFiles.length} file(s) could not be read; see failedFiles`);
