@@ -8,9 +8,10 @@
  * bilinear interpolation with pixel centres at i + 0.5 when enlarging), fixed-point weights with 22 fractional
  * bits, and rounding and clipping to 8 bits after the horizontal pass and again after the vertical pass.
  */
-import { access, constants, stat } from 'node:fs/promises';
+import { access, constants, readFile, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { LilnetError } from '../errors.ts';
+import { decodeBmp } from '../imaging/bmp.ts';
 import { moduleLogger } from '../log.ts';
 
 const log = moduleLogger('nn.preprocess');
@@ -181,8 +182,14 @@ export async function readImage8(path: string): Promise<Image8> {
       hint: 'pass the crop files themselves, e.g. crops/*.png',
     });
   }
+  const bytes = new Uint8Array(await readFile(path));
+  if (bytes.length >= 2 && bytes[0] === 0x42 && bytes[1] === 0x4d) {
+    // The authors' crops are BMP files, which sharp (libvips) does not read.
+    const bmp = decodeBmp(bytes, path);
+    return { width: bmp.width, height: bmp.height, channels: bmp.channels, data: bmp.data };
+  }
   try {
-    const metadata = await sharp(path).metadata();
+    const metadata = await sharp(bytes).metadata();
     if (metadata.depth === 'ushort') {
       // Pillow's convert('L') and convert('RGB') clip 16-bit values above 255, while sharp scales them.
       log.warn(
@@ -191,7 +198,7 @@ export async function readImage8(path: string): Promise<Image8> {
       );
     }
     // sharp converts grey to sRGB by default. Grey files stay one channel here, as PIL's mode L.
-    let pipeline = sharp(path).removeAlpha();
+    let pipeline = sharp(bytes).removeAlpha();
     if ((metadata.channels ?? 3) <= 2) pipeline = pipeline.toColourspace('b-w');
     const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 1 && info.channels !== 3) {
@@ -201,7 +208,7 @@ export async function readImage8(path: string): Promise<Image8> {
   } catch (error) {
     throw new LilnetError('UNSUPPORTED_FORMAT', `cannot decode image ${path}: ${(error as Error).message}`, {
       file: path,
-      hint: 'pass 8-bit grey or RGB crops as PNG or JPEG files',
+      hint: 'pass 8-bit grey or RGB crops as PNG, JPEG or BMP files',
       cause: error,
     });
   }

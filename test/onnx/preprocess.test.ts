@@ -112,3 +112,39 @@ test(
     }
   },
 );
+
+/** Encodes a grey image as an uncompressed 24-bit BMP (bottom-up rows padded to 4 bytes), as the authors' crops are. */
+function encodeGreyBmp24(image: Image8): Buffer {
+  const rowBytes = Math.ceil((image.width * 3) / 4) * 4;
+  const pixelBytes = rowBytes * image.height;
+  const file = Buffer.alloc(54 + pixelBytes);
+  file.write('BM', 0, 'latin1');
+  file.writeUInt32LE(file.length, 2);
+  file.writeUInt32LE(54, 10);
+  file.writeUInt32LE(40, 14);
+  file.writeInt32LE(image.width, 18);
+  file.writeInt32LE(image.height, 22);
+  file.writeUInt16LE(1, 26);
+  file.writeUInt16LE(24, 28);
+  file.writeUInt32LE(pixelBytes, 34);
+  for (let y = 0; y < image.height; y++) {
+    const rowStart = 54 + (image.height - 1 - y) * rowBytes;
+    for (let x = 0; x < image.width; x++) {
+      const grey = image.data[y * image.width + x];
+      file.fill(grey, rowStart + 3 * x, rowStart + 3 * x + 3);
+    }
+  }
+  return file;
+}
+
+test('bmp crop gives the png batch', async () => {
+  const png = await readImage8(CROPS[0]);
+  const bmpPath = join(dir, 'IMG-0002-00001_0.bmp');
+  writeFileSync(bmpPath, encodeGreyBmp24(png));
+  const bmp = await readImage8(bmpPath);
+  assert.equal(bmp.width, png.width);
+  assert.equal(bmp.height, png.height);
+  const fromBmp = await imagesToBatch([bmpPath]);
+  const fromPng = await imagesToBatch([CROPS[0]]);
+  assert.deepEqual(fromBmp, fromPng);
+});
