@@ -1,6 +1,6 @@
 /**
  * Upload and session errors as a clinician meets them in headless Chromium against a real server: a rejected
- * upload must show the server's error, not hang.
+ * upload shows the server's error, an ended session leads back to sign-in, and a double click starts one job.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { sharedPath } from '../helpers/shared.ts';
 import { ADMIN, startTestServer, type TestServer } from '../server/helpers.ts';
 
 let server: TestServer;
@@ -43,6 +44,7 @@ after(async () => {
 });
 
 async function signInAndCreateCase(page: Page, label: string): Promise<void> {
+  await context.clearCookies();
   await page.goto(server.url);
   await page.getByTestId('login-name').fill(ADMIN.name);
   await page.getByTestId('login-password').fill(ADMIN.password);
@@ -71,4 +73,70 @@ test('rejected upload shows the error', { timeout: 120_000 }, async () => {
   assert.match((await status.textContent()) ?? '', /referral\.pdf/);
   const detail = await page.evaluate(async () => (await fetch(location.hash.replace('#', '/api'))).json());
   assert.equal(detail.uploads.length, 0);
+});
+
+async function uploadSmallCt(page: Page): Promise<void> {
+  await page.getByTestId('upload-files').setInputFiles(sharedPath('fixtures', 'dicom', 'CT_small.dcm'));
+  await page.getByTestId('upload-submit').click();
+  await page.getByText('Uploaded 1 files').waitFor({ timeout: 30_000 });
+}
+
+test('sign-out in another tab ends the session', { timeout: 120_000 }, async () => {
+  const page = context.pages()[0] ?? (await context.newPage());
+  await signInAndCreateCase(page, 'signed out elsewhere');
+  const caseHash = new URL(page.url()).hash;
+  await uploadSmallCt(page);
+
+  const other = await context.newPage();
+  await other.goto(server.url);
+  await other.getByTestId('sign-out').click();
+  await other.getByTestId('login-name').waitFor();
+
+  await page.getByTestId('start-ingest').click();
+  await page.getByText('Your session has ended').waitFor({ timeout: 20_000 });
+  await page.getByTestId('login-name').fill(ADMIN.name);
+  await page.getByTestId('login-password').fill(ADMIN.password);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('case-title').waitFor();
+  assert.equal(new URL(page.url()).hash, caseHash);
+  await other.close();
+});
+
+test('sign-in in another tab keeps actions working', { timeout: 120_000 }, async () => {
+  const page = context.pages()[0] ?? (await context.newPage());
+  await signInAndCreateCase(page, 'signed in again elsewhere');
+  await uploadSmallCt(page);
+
+  // The other tab signs out and in again, which replaces the session and its CSRF token.
+  const other = await context.newPage();
+  await other.goto(server.url);
+  await other.getByTestId('sign-out').click();
+  await other.getByTestId('login-name').fill(ADMIN.name);
+  await other.getByTestId('login-password').fill(ADMIN.password);
+  await other.getByTestId('login-submit').click();
+  await other.getByTestId('case-label').waitFor();
+  await other.close();
+
+  await page.getByTestId('start-ingest').click();
+  await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid="job-status"]')?.dataset.status === 'succeeded', null, {
+    timeout: 60_000,
+  });
+  assert.equal(await page.getByRole('alert').count(), 0);
+  assert.doesNotMatch((await page.getByTestId('upload-status').textContent()) ?? '', /failed/i);
+});
+
+test('double click on Analyse starts one job', { timeout: 120_000 }, async () => {
+  const page = context.pages()[0] ?? (await context.newPage());
+  await signInAndCreateCase(page, 'double click');
+  await uploadSmallCt(page);
+  const jobRequests: number[] = [];
+  page.on('response', (response) => {
+    if (response.url().endsWith('/jobs') && response.request().method() === 'POST') jobRequests.push(response.status());
+  });
+  await page.getByTestId('start-ingest').dblclick();
+  await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid="job-status"]')?.dataset.status === 'succeeded', null, {
+    timeout: 60_000,
+  });
+  assert.deepEqual(jobRequests, [202]);
+  assert.doesNotMatch((await page.getByTestId('upload-status').textContent()) ?? '', /failed/i);
 });

@@ -63,35 +63,68 @@ export class ApiError extends Error {
 }
 
 let csrfToken = '';
+let sessionEndedHandler: () => void = () => undefined;
 
 export function setCsrfToken(token: string): void {
   csrfToken = token;
 }
 
-async function toError(response: Response): Promise<ApiError> {
-  const body = await response.json().catch(() => null);
-  const error = body?.error ?? {};
-  return new ApiError(response.status, error.code ?? 'HTTP', error.message ?? response.statusText, error.hint ?? null);
+/**
+ * Sets what to do when a request returns 401: the session expired, or the user signed out in another tab.
+ */
+export function onSessionEnded(handler: () => void): void {
+  sessionEndedHandler = handler;
 }
 
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+function checkSession(error: ApiError, path: string): ApiError {
+  if (error.status === 401 && path !== '/api/auth/login') sessionEndedHandler();
+  return error;
+}
+
+async function toError(response: Response, path: string): Promise<ApiError> {
+  const body = await response.json().catch(() => null);
+  const error = body?.error ?? {};
+  return checkSession(new ApiError(response.status, error.code ?? 'HTTP', error.message ?? response.statusText, error.hint ?? null), path);
+}
+
+function send(method: string, path: string, body: unknown): Promise<Response> {
   const headers: Record<string, string> = {};
   if (method !== 'GET') headers['X-CSRF-Token'] = csrfToken;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const response = await fetch(path, {
+  return fetch(path, {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
     credentials: 'same-origin',
   });
-  if (!response.ok) throw await toError(response);
+}
+
+/**
+ * Fetches the CSRF token of the current session cookie. Signing in again in another tab replaces the session,
+ * and with it the token this page holds.
+ */
+async function refreshCsrfToken(): Promise<boolean> {
+  const response = await fetch('/api/auth/session', { credentials: 'same-origin' });
+  const session = response.ok ? await response.json() : null;
+  if (!session?.csrfToken || session.csrfToken === csrfToken) return false;
+  csrfToken = session.csrfToken;
+  return true;
+}
+
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let response = await send(method, path, body);
+  if (response.status === 403 && method !== 'GET' && path !== '/api/auth/login') {
+    const rejected = await toError(response.clone(), path);
+    if (rejected.code === 'CSRF_REJECTED' && (await refreshCsrfToken())) response = await send(method, path, body);
+  }
+  if (!response.ok) throw await toError(response, path);
   if (response.status === 204) return undefined as T;
   return (await response.json()) as T;
 }
 
 export async function fetchSlice(caseId: string, seriesId: string, z: number, signal?: AbortSignal): Promise<ArrayBuffer> {
   const response = await fetch(`/api/cases/${caseId}/series/${seriesId}/slices/${z}`, { credentials: 'same-origin', signal });
-  if (!response.ok) throw await toError(response);
+  if (!response.ok) throw await toError(response, `/api/cases/${caseId}/series/${seriesId}/slices/${z}`);
   return response.arrayBuffer();
 }
 
@@ -100,12 +133,14 @@ export function fetchReport(caseId: string): Promise<DiagnosisReport> {
 }
 
 /** Uploads files with XMLHttpRequest, which, unlike fetch, reports upload progress. */
-export function uploadFiles(
+export async function uploadFiles(
   caseId: string,
   phase: string,
   files: File[],
   onProgress: (fraction: number) => void,
 ): Promise<{ fileCount: number }> {
+  // A rejected token would be known only after the whole upload was sent, so check the token first.
+  await refreshCsrfToken().catch(() => false);
   return new Promise((resolve, reject) => {
     const form = new FormData();
     for (const file of files) form.append('files', file, file.name);
@@ -116,9 +151,17 @@ export function uploadFiles(
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     };
     xhr.onload = () => {
-      const body = JSON.parse(xhr.responseText || 'null');
+      let body: any = null;
+      try {
+        body = JSON.parse(xhr.responseText || 'null');
+      } catch {
+        // A proxy in front of the server may answer with an HTML page, for example a 413 of its own.
+      }
       if (xhr.status >= 200 && xhr.status < 300) resolve(body);
-      else reject(new ApiError(xhr.status, body?.error?.code ?? 'HTTP', body?.error?.message ?? xhr.statusText, body?.error?.hint ?? null));
+      else {
+        const error = new ApiError(xhr.status, body?.error?.code ?? 'HTTP', body?.error?.message ?? xhr.statusText, body?.error?.hint ?? null);
+        reject(checkSession(error, 'upload'));
+      }
     };
     xhr.onerror = () => reject(new ApiError(0, 'NETWORK', 'the upload was interrupted', 'check the connection and upload again'));
     xhr.send(form);

@@ -1,6 +1,6 @@
 /** The lilnet browser application: sign-in, the case list, and the case page (upload, jobs, viewer, diagnosis). */
 import type { DiagnosisReport } from '../../src/diagnose/report-types.ts';
-import { ApiError, fetchReport, request, setCsrfToken, uploadFiles, type CaseDetail, type CaseSummary, type Job, type User } from './api.ts';
+import { ApiError, fetchReport, onSessionEnded, request, setCsrfToken, uploadFiles, type CaseDetail, type CaseSummary, type Job, type User } from './api.ts';
 import { renderDiagnosisPanel } from './diagnosis-panel.ts';
 import { h, percent } from './dom.ts';
 import { LANGUAGES, language, onLanguageChange, setLanguage, t, type Language, type MessageKey } from './i18n/i18n.ts';
@@ -188,7 +188,12 @@ function schedulePoll(caseId: string): void {
   page.pollTimer = window.setTimeout(() => {
     if (page?.detail.id !== caseId) return;
     loadCase(caseId).catch((error: unknown) => {
-      if (page) page.uploadMessage = () => t('error.generic', { message: errorText(error) });
+      // A failed poll (server restarting, network down) is shown and retried. After a 401 the page is gone.
+      if (page?.detail.id !== caseId) return;
+      const message = errorText(error);
+      page.uploadMessage = () => t('error.generic', { message });
+      renderCasePage();
+      schedulePoll(caseId);
     });
   }, POLL_INTERVAL_MS);
 }
@@ -242,8 +247,10 @@ function uploadForm(caseId: string): HTMLElement {
 }
 
 function jobSection(detail: CaseDetail): HTMLElement {
-  const start = (kind: 'ingest' | 'diagnose') =>
-    request<Job>('POST', `/api/cases/${detail.id}/jobs`, { kind }).then(
+  const start = (kind: 'ingest' | 'diagnose') => {
+    // A double click would otherwise send a second request, which the server rejects while the first job runs.
+    section.querySelectorAll('button').forEach((button) => (button.disabled = true));
+    return request<Job>('POST', `/api/cases/${detail.id}/jobs`, { kind }).then(
       () => void loadCase(detail.id),
       (error: unknown) => {
         const message = errorText(error);
@@ -251,9 +258,10 @@ function jobSection(detail: CaseDetail): HTMLElement {
         renderCasePage();
       },
     );
+  };
   const latest = detail.jobs[0];
   const busy = latest && (latest.status === 'queued' || latest.status === 'running');
-  return h(
+  const section = h(
     'div',
     { class: 'jobs' },
     h('button', { type: 'button', 'data-testid': 'start-diagnose', disabled: busy || detail.uploads.length === 0, onclick: () => void start('diagnose') }, t('job.analyse')),
@@ -269,12 +277,16 @@ function jobSection(detail: CaseDetail): HTMLElement {
             ? h('button', {
                 type: 'button',
                 'data-testid': 'rerun-job',
-                onclick: () => request('POST', `/api/jobs/${latest.id}/rerun`).then(() => void loadCase(detail.id), (error: unknown) => alert(errorText(error))),
+                onclick: (event: Event) => {
+                  (event.currentTarget as HTMLButtonElement).disabled = true;
+                  request('POST', `/api/jobs/${latest.id}/rerun`).then(() => void loadCase(detail.id), (error: unknown) => alert(errorText(error)));
+                },
               }, t('job.rerun'))
             : null,
         )
       : h('p', {}, t('job.none')),
   );
+  return section;
 }
 
 function renderCasePage(): void {
@@ -306,8 +318,18 @@ function route(): void {
   }
 }
 
+/** Shows the sign-in form when a request returns 401. Signing in again returns to the same page. */
+function sessionEnded(): void {
+  if (!user) return;
+  user = null;
+  stopPolling();
+  page = null;
+  renderLogin(t('login.sessionEnded'));
+}
+
 async function start(): Promise<void> {
   document.documentElement.lang = language();
+  onSessionEnded(sessionEnded);
   onLanguageChange(() => {
     if (page) renderCasePage();
     else if (user) void renderCaseList();

@@ -9,6 +9,7 @@ export const en = {
   'login.password': 'Password',
   'login.submit': 'Sign in',
   'login.failed': 'Sign-in failed: {message}',
+  'login.sessionEnded': 'Your session has ended (signed out, or it expired). Sign in again to continue.',
   'cases.title': 'Cases',
   'cases.empty': 'No cases yet. Create one below.',
   'cases.label': 'Case label',

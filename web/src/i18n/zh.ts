@@ -11,6 +11,7 @@ export const zh: Record<MessageKey, string> = {
   'login.password': '密码',
   'login.submit': '登录',
   'login.failed': '登录失败：{message}',
+  'login.sessionEnded': '登录已失效（已退出登录或会话过期），请重新登录后继续。',
   'cases.title': '病例列表',
   'cases.empty': '暂无病例，请在下方新建。',
   'cases.label': '病例标签',
