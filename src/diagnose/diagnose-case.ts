@@ -6,7 +6,7 @@
  * both subtype models. Compose per-lesion and per-patient probabilities from mean logits, draw overlays, and
  * write report.json, report.html and overlays/ into the output folder.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { DEFAULT_NMS_IOU_THRESHOLD, DEFAULT_CONFIDENCE_THRESHOLD } from '../detect/decode.ts';
 import { readCase } from '../imaging/read-case.ts';
@@ -17,6 +17,7 @@ import { detectSeries } from './detect-stage.ts';
 import { buildLesionReports, patientClassification } from './lesion-reports.ts';
 import { loadModels } from './load-models.ts';
 import { matchAcrossPhases, type PhaseTrack } from './match-phases.ts';
+import { clearOverlaysFolder, prepareReportFolder, reportOutputError } from './report-folder.ts';
 import { renderReportHtml } from './report-html.ts';
 import {
   REPORT_SCHEMA_VERSION,
@@ -61,6 +62,8 @@ export async function diagnoseCase(casePath: string, options: DiagnoseOptions): 
     options.onProgress?.(name, fraction);
   };
   const requestedPhases = options.phases && options.phases.length > 0 ? parsePhases(options.phases) : null;
+  // A report folder that cannot be written fails here, before minutes of detection and classification.
+  await prepareReportFolder(options.outDir);
 
   startStage('read-case');
   const ctCase = await readCase(casePath);
@@ -107,9 +110,7 @@ export async function diagnoseCase(casePath: string, options: DiagnoseOptions): 
   const outputs = await classifyCrops(crops, models.classifiers, crop.window);
 
   startStage('report');
-  // Overlays of an earlier report in the same folder would otherwise sit beside the new ones.
-  await rm(join(options.outDir, 'overlays'), { recursive: true, force: true });
-  await mkdir(join(options.outDir, 'overlays'), { recursive: true });
+  await clearOverlaysFolder(options.outDir);
   const { lesions, perLesionLogits } = await buildLesionReports({ lesions: matched, outputs, outDir: options.outDir, window: crop.window });
   const noFocalLesionDetected = lesions.length === 0;
   if (noFocalLesionDetected) {
@@ -158,10 +159,15 @@ export async function diagnoseCase(casePath: string, options: DiagnoseOptions): 
     timingsMs,
   };
 
-  await writeFile(join(options.outDir, 'report.html'), await renderReportHtml(report, options.outDir));
+  const html = await renderReportHtml(report, options.outDir);
   timingsMs.report = Math.round(performance.now() - stageStart);
   timingsMs.total = Object.values(timingsMs).reduce((sum, value) => sum + value, 0);
-  await writeFile(join(options.outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  try {
+    await writeFile(join(options.outDir, 'report.html'), html);
+    await writeFile(join(options.outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  } catch (error) {
+    throw reportOutputError(options.outDir, error);
+  }
   log.info(
     { lesions: lesions.length, warnings: warnings.map((w) => w.code), totalMs: timingsMs.total },
     'diagnosis finished',
