@@ -51,7 +51,7 @@ export const ERROR_CODES = {
   CASE_EMPTY: 'a path holds no file lilnet can read as CT (DICOM, NIfTI or slice images)',
   PHASE_MAPPING_INVALID: 'a user phase mapping names an unknown phase or a series that does not exist',
   // Diagnosis (src/diagnose)
-  MODELS_NOT_FOUND: 'a diagnosis needs a detector and a benign/malignant model, and neither --models nor models/ has one',
+  MODELS_NOT_FOUND: 'a diagnosis lacks a detector or benign/malignant model, or a --models folder holds no model file',
   MODELS_INVALID: 'a models folder is ambiguous (two files for one slot) or its models.json is malformed',
   MODEL_OUTPUT_INVALID: 'a classifier model does not take [N, 3, 224, 224] or does not output [N, classes] logits',
   NO_USABLE_SERIES: 'a case has no series that diagnosis can use (no CT series of the requested phases)',

@@ -176,9 +176,23 @@ function defaultArchitecture(role: ModelRole): string {
   return role === 'detector' ? 'YOLOv8 output convention' : 'not stated (no models.json)';
 }
 
+function noModelsRecognised(dir: string): LilnetError {
+  const names = readdirSync(dir).sort();
+  const shown = names.length === 0 ? 'it is empty' : `it holds ${names.slice(0, 8).join(', ')}${names.length > 8 ? ` and ${names.length - 8} more` : ''}`;
+  return new LilnetError('MODELS_NOT_FOUND', `models folder ${dir} has no file lilnet recognises as a model (${shown})`, {
+    file: dir,
+    hint:
+      'name the files detector.onnx, benign-malignant.onnx, malignant-subtype.onnx and benign-subtype.onnx ' +
+      '(.onnx, .ckpt or .pth.tar), or write a models.json that names them; leave out --models to use the bundled demo models',
+  });
+}
+
 /** Fills each slot from the user's folder first, then from the bundled demo models. */
 export function resolveModelFiles(userDir?: string, bundledDir = BUNDLED_MODELS_DIR): Partial<Record<ModelRole, ModelFile>> {
   const user = userDir ? scanModelsFolder(userDir) : {};
+  // A --models folder that fills no slot is a wrong path or misnamed files; falling back to the bundled demo
+  // models for every slot would hide that.
+  if (userDir && Object.keys(user).length === 0) throw noModelsRecognised(userDir);
   const bundled = existsSync(bundledDir) ? scanModelsFolder(bundledDir) : {};
   const resolved: Partial<Record<ModelRole, ModelFile>> = {};
   for (const role of MODEL_ROLES) {

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { modelFormatOf, resolveModelFiles, roleOfFileName, scanModelsFolder } from '../../src/diagnose/models-folder.ts';
+import { isLilnetError } from '../../src/errors.ts';
 
 test('file names map to slots', () => {
   const cases: [string, string | null][] = [
@@ -84,6 +85,33 @@ test('user slots override bundled ones', () => {
     assert.equal(resolved.detector?.path, join(bundled, 'detector.onnx'));
     assert.equal(resolved.detector?.demo, true);
     assert.throws(() => resolveModelFiles(join(root, 'absent'), bundled), /models folder .*absent not found/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('models folder without models rejected', () => {
+  const root = mkdtempSync(join(tmpdir(), 'lilnet-models-'));
+  try {
+    const user = join(root, 'user');
+    const bundled = join(root, 'bundled');
+    mkdirSync(user);
+    mkdirSync(bundled);
+    writeFileSync(join(bundled, 'detector.onnx'), '');
+    assert.throws(() => resolveModelFiles(user, bundled), (error: unknown) => {
+      assert.ok(isLilnetError(error));
+      assert.equal(error.code, 'MODELS_NOT_FOUND');
+      assert.match(error.message, /has no file lilnet recognises as a model \(it is empty\)/);
+      assert.match(error.hint ?? '', /leave out --models/);
+      return true;
+    });
+
+    // A checkpoint under a name that fits no slot is named in the message.
+    writeFileSync(join(user, 'model_best.pth.tar'), '');
+    assert.throws(() => resolveModelFiles(user, bundled), /it holds model_best\.pth\.tar/);
+
+    // Without --models, the bundled folder alone fills the slots.
+    assert.equal(resolveModelFiles(undefined, bundled).detector?.path, join(bundled, 'detector.onnx'));
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
