@@ -5,6 +5,8 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { buildEvaluationImages } from '../../src/cli/commands/eval-detection.ts';
+import { isLilnetError } from '../../src/errors.ts';
 
 function runCli(args: string[]) {
   return spawnSync(process.execPath, ['bin/lilnet.js', ...args], { encoding: 'utf8' });
@@ -83,4 +85,36 @@ test('eval-detection rejects malformed labels', (t) => {
   const badIou = runCli(['eval-detection', '--truth', join(root, 'labels'), '--pred', join(root, 'detections.json'), '--iou', '0.3,abc']);
   assert.equal(badIou.status, 1);
   assert.match(badIou.stderr, /--iou "0\.3,abc"/);
+});
+
+test('eval-detection rejects split labels folder', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'lilnet-evaldet-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  // The Ultralytics layout that lilnet synth writes: labels/train and labels/val, no label file in labels/.
+  for (const split of ['train', 'val']) {
+    mkdirSync(join(root, 'labels', split), { recursive: true });
+    writeFileSync(join(root, 'labels', split, `${split}-a.txt`), '0 0.5 0.5 0.1 0.1\n');
+  }
+  const detections = {
+    model: { path: 'test', inputSize: 512, confidenceThreshold: 0.25, nmsIouThreshold: 0.5 },
+    slices: [{ file: 'images/val/val-a.png', width: 512, height: 512, boxes: [{ x1: 230, y1: 230, x2: 282, y2: 282, score: 0.9 }] }],
+  };
+  writeFileSync(join(root, 'detections.json'), JSON.stringify(detections));
+
+  for (const truth of [root, join(root, 'labels')]) {
+    assert.throws(
+      () => buildEvaluationImages(truth, join(root, 'detections.json')),
+      (error: unknown) => {
+        assert.ok(isLilnetError(error));
+        assert.equal(error.code, 'DETECTION_DATASET_INVALID');
+        assert.match(error.message, /holds no label files, but its subfolders train, val do/);
+        assert.match(error.hint ?? '', /--truth .*labels\/val/);
+        return true;
+      },
+    );
+  }
+
+  const images = buildEvaluationImages(join(root, 'labels', 'val'), join(root, 'detections.json'));
+  assert.deepEqual(images.map((image) => image.name), ['val-a']);
+  assert.equal(images[0].truth.length, 1);
 });

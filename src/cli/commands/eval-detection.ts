@@ -2,8 +2,8 @@
  * `lilnet eval-detection`: precision, recall and F1 of detections against YOLO labels at several IoU
  * thresholds, per lesion type when a manifest gives types, AP at IoU 0.5 and the precision-recall curve.
  */
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { LilnetError } from '../../errors.ts';
 import { moduleLogger } from '../../log.ts';
@@ -41,11 +41,36 @@ export function parseIouList(text: string): number[] {
   return values;
 }
 
+function isLabelFileName(name: string): boolean {
+  return extname(name) === '.txt' && name !== 'classes.txt';
+}
+
+/**
+ * Rejects a labels folder that holds no label file itself but has split subfolders that do (the Ultralytics
+ * layout `labels/train`, `labels/val` that `lilnet synth` writes). Reading it as is would count every predicted
+ * image as lesion-free, and merging the splits would count the images of a split that was not run as missed.
+ */
+function rejectSplitLabelsFolder(folder: string): void {
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) return;
+  const entries = readdirSync(folder, { withFileTypes: true });
+  if (entries.some((entry) => entry.isFile() && isLabelFileName(entry.name))) return;
+  const splits = entries
+    .filter((entry) => entry.isDirectory() && readdirSync(join(folder, entry.name)).some(isLabelFileName))
+    .map((entry) => entry.name)
+    .sort();
+  if (splits.length === 0) return;
+  throw new LilnetError('DETECTION_DATASET_INVALID', `labels folder ${folder} holds no label files, but its subfolders ${splits.join(', ')} do`, {
+    file: folder,
+    hint: `pass the split the predictions were made on, for example --truth ${join(folder, splits[splits.length - 1])}`,
+  });
+}
+
 /** Accepts the labels folder itself or a YOLO dataset root that holds `labels/`. */
 function resolveLabelsFolder(path: string): string {
   const nested = join(path, 'labels');
-  if (existsSync(nested) && statSync(nested).isDirectory()) return nested;
-  return path;
+  const folder = existsSync(nested) && statSync(nested).isDirectory() ? nested : path;
+  rejectSplitLabelsFolder(folder);
+  return folder;
 }
 
 /** Pairs truth and predictions by image stem; an image without a label file has no lesion (YOLO convention). */
