@@ -178,8 +178,8 @@ function defaultArchitecture(role: ModelRole): string {
 
 function noModelsRecognised(dir: string): LilnetError {
   const names = readdirSync(dir).sort();
-  const shown = names.length === 0 ? 'it is empty' : `it holds ${names.slice(0, 8).join(', ')}${names.length > 8 ? ` and ${names.length - 8} more` : ''}`;
-  return new LilnetError('MODELS_NOT_FOUND', `models folder ${dir} has no file lilnet recognises as a model (${shown})`, {
+  const contents = names.length === 0 ? 'it is empty' : `it holds ${names.slice(0, 8).join(', ')}${names.length > 8 ? ` and ${names.length - 8} more` : ''}`;
+  return new LilnetError('MODELS_NOT_FOUND', `models folder ${dir} has no file lilnet recognises as a model (${contents})`, {
     file: dir,
     hint:
       'name the files detector.onnx, benign-malignant.onnx, malignant-subtype.onnx and benign-subtype.onnx ' +
