@@ -67,6 +67,8 @@ export async function buildServer(config: ServerConfig): Promise<{ app: FastifyI
       fields: 10,
     },
     throwFileSizeLimit: true,
+    // Keeps the folders of a folder upload (`series-2/IM0001`): DICOM exports reuse file names across series.
+    preservePath: true,
   });
   await app.register(fastifySwagger, {
     openapi: {

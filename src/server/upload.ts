@@ -24,15 +24,26 @@ export interface StagedUpload {
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._ -]{0,199}$/;
 
-/** Returns the base name of an uploaded file if it is a plain, safe file name, else throws. */
+/** Maximum number of path segments (folders and the file name) of an uploaded file. */
+const MAX_PATH_DEPTH = 16;
+
+/**
+ * Returns the relative path of an uploaded file (its name, or `folder/.../name` from a folder upload), else
+ * throws. Every segment must be a plain file name, so the path cannot leave the upload folder.
+ */
 export function safeFileName(raw: string): string {
-  const base = raw.split(/[\\/]/).pop() ?? '';
-  if (!SAFE_NAME.test(base) || base.includes('..')) {
+  const segments = raw.split(/[\\/]/).filter((s) => s !== '' && s !== '.');
+  const valid =
+    !/^([\\/]|[A-Za-z]:)/.test(raw) &&
+    segments.length > 0 &&
+    segments.length <= MAX_PATH_DEPTH &&
+    segments.every((s) => SAFE_NAME.test(s) && !s.includes('..'));
+  if (!valid) {
     throw new LilnetError('UPLOAD_INVALID', `invalid file name ${JSON.stringify(raw.slice(0, 200))}`, {
       hint: 'rename the file to letters, digits, dots, dashes, spaces or underscores, starting with a letter or digit',
     });
   }
-  return base;
+  return segments.join('/');
 }
 
 /**
@@ -58,9 +69,11 @@ export function zipEntryTarget(folder: string, entryName: string): string {
   return target;
 }
 
+/** Folders, macOS resource forks and hidden files (`.DS_Store`), in zips and folder uploads alike. */
 function isIgnoredZipEntry(name: string): boolean {
   const segments = name.replace(/\\/g, '/').split('/');
-  return name.endsWith('/') || segments.includes('__MACOSX') || segments.some((s) => s.startsWith('.'));
+  // `..` is no hidden name: zipEntryTarget and safeFileName reject it with the whole upload.
+  return name.endsWith('/') || segments.includes('__MACOSX') || segments.some((s) => s.startsWith('.') && s !== '.' && s !== '..');
 }
 
 async function readHead(path: string): Promise<Uint8Array> {
@@ -157,6 +170,10 @@ export async function stageUpload(
   let fileCount = 0;
   try {
     for await (const part of parts) {
+      if (isIgnoredZipEntry(part.filename)) {
+        part.file.resume();
+        continue;
+      }
       const name = safeFileName(part.filename);
       if (names.has(name.toLowerCase())) {
         throw new LilnetError('UPLOAD_INVALID', `two files named ${name} in one upload`, {
@@ -164,7 +181,8 @@ export async function stageUpload(
         });
       }
       names.add(name.toLowerCase());
-      const path = join(folder, name);
+      const path = join(folder, ...name.split('/'));
+      await mkdir(resolve(path, '..'), { recursive: true });
       const counter = new Transform({
         transform(chunk: Buffer, _encoding, callback) {
           budget.bytes += chunk.length;

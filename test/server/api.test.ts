@@ -224,16 +224,49 @@ describe('server API', () => {
     const caseId = await newCase();
     const [first] = await readFolder(CASE_01, 1);
     for (const entry of ['../escape.jpg', 'a/../../escape.jpg', '/abs/escape.jpg', 'C:/escape.jpg', '..\\escape.jpg']) {
-      const zip = zipSync({ [entry]: first[1] });
+      const zip = zipSync({ 'ok.jpg': first[1], [entry]: first[1] });
       const response = await client.request('POST', `/api/cases/${caseId}/uploads`, { form: filesForm([['case.zip', zip]]) });
       assert.equal(response.status, 400, entry);
       assert.equal(response.body.error.code, 'UPLOAD_INVALID', entry);
+      assert.match(response.body.error.message, /points outside the upload folder/, entry);
     }
     assert.equal(existsSync(join(server.dataDir, 'escape.jpg')), false);
     assert.equal(existsSync(join(server.dataDir, 'cases', 'escape.jpg')), false);
-    const badName = await client.request('POST', `/api/cases/${caseId}/uploads`, { form: filesForm([['../x.jpg', first[1]]]) });
-    // The multipart parser keeps only the base name, so this one arrives as x.jpg and is accepted.
-    assert.equal(badName.status, 201);
+    for (const name of ['../x.jpg', 'a/../../x.jpg', '/abs/x.jpg', 'C:\\x.jpg', 'a/./../x.jpg']) {
+      const badName = await client.request('POST', `/api/cases/${caseId}/uploads`, {
+        form: filesForm([
+          ['ok.jpg', first[1]],
+          [name, first[1]],
+        ]),
+      });
+      assert.equal(badName.status, 400, name);
+      assert.equal(badName.body.error.code, 'UPLOAD_INVALID', name);
+      assert.match(badName.body.error.message, /invalid file name/, name);
+    }
+    assert.equal(existsSync(join(server.dataDir, 'cases', caseId, 'x.jpg')), false);
+    assert.equal(existsSync(join(server.dataDir, 'cases', 'x.jpg')), false);
+  });
+
+  test('folder upload keeps series folders apart', async () => {
+    const caseId = await newCase('folders');
+    const [first, second] = await readFolder(CASE_01, 2);
+    const form = filesForm([
+      ['folder-1/IM00001.jpg', first[1]],
+      ['folder-2/IM00001.jpg', second[1]],
+      ['folder-2/.DS_Store', new Uint8Array(16)],
+      ['__MACOSX/._IM00001.jpg', new Uint8Array(16)],
+    ]);
+    const upload = await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, { form });
+    assert.equal(upload.status, 201, JSON.stringify(upload.body));
+    assert.equal(upload.body.fileCount, 2);
+    const duplicate = await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, {
+      form: filesForm([
+        ['folder-1/IM00001.jpg', first[1]],
+        ['folder-1/IM00001.jpg', second[1]],
+      ]),
+    });
+    assert.equal(duplicate.status, 400);
+    assert.match(duplicate.body.error.message, /folder-1\/IM00001\.jpg/);
   });
 
   test('DICOM zip ingests in Hounsfield units', async () => {

@@ -4,7 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -75,6 +75,17 @@ test('rejected upload shows the error', { timeout: 120_000 }, async () => {
   assert.equal(detail.uploads.length, 0);
 });
 
+/** Returns the paths of all files under `folder`. */
+async function listFiles(folder: string): Promise<string[]> {
+  const paths: string[] = [];
+  for (const entry of await readdir(folder, { withFileTypes: true })) {
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) paths.push(...(await listFiles(path)));
+    else paths.push(path);
+  }
+  return paths;
+}
+
 async function uploadSmallCt(page: Page): Promise<void> {
   await page.getByTestId('upload-files').setInputFiles(sharedPath('fixtures', 'dicom', 'CT_small.dcm'));
   await page.getByTestId('upload-submit').click();
@@ -139,4 +150,24 @@ test('double click on Analyse starts one job', { timeout: 120_000 }, async () =>
   });
   assert.deepEqual(jobRequests, [202]);
   assert.doesNotMatch((await page.getByTestId('upload-status').textContent()) ?? '', /failed/i);
+});
+
+test('folder of series with shared file names', { timeout: 120_000 }, async () => {
+  // Like a DICOM export: every series folder has the same file names, and the folder is named after the patient.
+  const series = sharedPath('fixtures', 'dicom', 'ct-series-5-slices');
+  const study = join(files, 'DOE_JANE_12345');
+  for (const folder of ['SE1', 'SE2']) {
+    await mkdir(join(study, folder), { recursive: true });
+    for (const name of await readdir(series)) await copyFile(join(series, name), join(study, folder, name));
+  }
+  await writeFile(join(study, '.DS_Store'), Buffer.alloc(64));
+  const page = context.pages()[0] ?? (await context.newPage());
+  await signInAndCreateCase(page, 'folder upload');
+  await page.getByTestId('upload-folder').setInputFiles(study);
+  await page.getByTestId('upload-submit').click();
+  await page.getByText('Uploaded 10 files').waitFor({ timeout: 30_000 });
+  const caseId = new URL(page.url()).hash.split('/').pop()!;
+  const stored = await listFiles(join(server.dataDir, 'cases', caseId, 'files'));
+  assert.equal(stored.length, 10);
+  assert.deepEqual(stored.filter((path) => path.includes('DOE_JANE')), []);
 });

@@ -132,6 +132,19 @@ export function fetchReport(caseId: string): Promise<DiagnosisReport> {
   return request<DiagnosisReport>('GET', `/api/cases/${caseId}/report`);
 }
 
+/**
+ * Returns the name a file is sent under. A file from a folder upload keeps its folder as `folder-<n>/name`, so
+ * series that reuse file names (IM00001 in every series of a DICOM export) do not collide. Folder names are
+ * replaced by numbers because exports often name them after the patient.
+ */
+function uploadName(file: File, folderNumbers: Map<string, number>): string {
+  const relative = file.webkitRelativePath ?? '';
+  const folder = relative.includes('/') ? relative.slice(0, relative.lastIndexOf('/')) : '';
+  if (!folder) return file.name;
+  if (!folderNumbers.has(folder)) folderNumbers.set(folder, folderNumbers.size + 1);
+  return `folder-${folderNumbers.get(folder)}/${file.name}`;
+}
+
 /** Uploads files with XMLHttpRequest, which, unlike fetch, reports upload progress. */
 export async function uploadFiles(
   caseId: string,
@@ -141,9 +154,10 @@ export async function uploadFiles(
 ): Promise<{ fileCount: number }> {
   // A rejected token would be known only after the whole upload was sent, so check the token first.
   await refreshCsrfToken().catch(() => false);
+  const folderNumbers = new Map<string, number>();
   return new Promise((resolve, reject) => {
     const form = new FormData();
-    for (const file of files) form.append('files', file, file.name);
+    for (const file of files) form.append('files', file, uploadName(file, folderNumbers));
     const xhr = new XMLHttpRequest();
     xhr.open('POST', `/api/cases/${caseId}/uploads?phase=${encodeURIComponent(phase)}`);
     xhr.setRequestHeader('X-CSRF-Token', csrfToken);
