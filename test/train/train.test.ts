@@ -196,3 +196,13 @@ test('lilnet train rejects bad options', async () => {
   assert.equal(badTask.status, 1);
   assert.match(badTask.stderr, /--task "hcc" is not one of bm, malignant, benign/);
 });
+
+test('lilnet train rejects settings on resume', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const args = ['bin/lilnet.js', 'train', '--resume', '/nonexistent-run', '--data', '/nonexistent', '--epochs', '80', '--lr', '0.1', '--threads', '1'];
+  const resumed = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  assert.equal(resumed.status, 1);
+  assert.match(resumed.stderr, /INVALID_ARGUMENT.*--epochs, --lr cannot be changed when resuming/);
+  assert.doesNotMatch(resumed.stderr, /--threads/);
+  assert.match(resumed.stderr, /--init <run dir>\/last\.ckpt/);
+});

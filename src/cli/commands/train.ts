@@ -51,6 +51,24 @@ function positive(option: string, text: string): number {
   return value;
 }
 
+/** Options that a resumed run may change; every other setting is read from the run's last.ckpt. */
+const OPTIONS_KEPT_ON_RESUME = new Set(['resume', 'data', 'threads', 'prefetch', 'json']);
+
+/**
+ * Rejects settings given on the command line together with --resume. The run continues with the settings stored
+ * in its checkpoint, so an explicit `--epochs 80` would otherwise be dropped without notice.
+ */
+function rejectSettingsOnResume(command: Command): void {
+  const explicitOptions = command.options
+    .map((option) => option.attributeName())
+    .filter((name) => !OPTIONS_KEPT_ON_RESUME.has(name) && command.getOptionValueSource(name) === 'cli')
+    .map((name) => command.options.find((option) => option.attributeName() === name)?.long ?? name);
+  if (explicitOptions.length === 0) return;
+  throw new LilnetError('INVALID_ARGUMENT', `${explicitOptions.join(', ')} cannot be changed when resuming: the run keeps the settings stored in its last.ckpt`, {
+    hint: 'drop these options to continue the run as it was, or start a new run from its weights with --init <run dir>/last.ckpt --out <new dir>',
+  });
+}
+
 /** Parses `full` (ResNet-50), `demo` (quarter width) or `<base width>x<b1>,<b2>,<b3>,<b4>` such as `8x1,1,1,1`. */
 export function parseTrunk(text: string): ResNetTrunkConfig {
   if (text === 'full') return RESNET50_TRUNK;
@@ -99,7 +117,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--threads <n>', 'libtorch CPU threads (0: libtorch chooses)', '0')
     .option('--prefetch <n>', 'batches prepared ahead of the engine', '2')
     .option('--json', 'print the run summary as one JSON document')
-    .action(async (options: TrainCommandOptions) => {
+    .action(async (options: TrainCommandOptions, command: Command) => {
+      if (options.resume) rejectSettingsOnResume(command);
       const runDir = options.resume ?? options.out;
       if (!runDir) throw new LilnetError('INVALID_ARGUMENT', 'no run folder given', { hint: 'pass --out <run dir> for a new run or --resume <run dir>' });
       if (!options.data) throw new LilnetError('INVALID_ARGUMENT', 'no dataset given', { hint: 'pass --data <root> of the crop layout' });
