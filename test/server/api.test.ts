@@ -251,9 +251,9 @@ describe('server API', () => {
     const caseId = await newCase('folders');
     const [first, second] = await readFolder(CASE_01, 2);
     const form = filesForm([
-      ['folder-1/IM00001.jpg', first[1]],
-      ['folder-2/IM00001.jpg', second[1]],
-      ['folder-2/.DS_Store', new Uint8Array(16)],
+      ['series-1/IM00001.jpg', first[1]],
+      ['series-2/IM00001.jpg', second[1]],
+      ['series-2/.DS_Store', new Uint8Array(16)],
       ['__MACOSX/._IM00001.jpg', new Uint8Array(16)],
     ]);
     const upload = await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, { form });
@@ -261,12 +261,12 @@ describe('server API', () => {
     assert.equal(upload.body.fileCount, 2);
     const duplicate = await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, {
       form: filesForm([
-        ['folder-1/IM00001.jpg', first[1]],
-        ['folder-1/IM00001.jpg', second[1]],
+        ['series-1/IM00001.jpg', first[1]],
+        ['series-1/IM00001.jpg', second[1]],
       ]),
     });
     assert.equal(duplicate.status, 400);
-    assert.match(duplicate.body.error.message, /folder-1\/IM00001\.jpg/);
+    assert.match(duplicate.body.error.message, /series-1\/IM00001\.jpg/);
   });
 
   test('DICOM zip ingests in Hounsfield units', async () => {

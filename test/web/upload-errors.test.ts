@@ -170,4 +170,6 @@ test('folder of series with shared file names', { timeout: 120_000 }, async () =
   const stored = await listFiles(join(server.dataDir, 'cases', caseId, 'files'));
   assert.equal(stored.length, 10);
   assert.deepEqual(stored.filter((path) => path.includes('DOE_JANE')), []);
+  assert.equal(stored.filter((path) => path.includes('/series-1/')).length, 5);
+  assert.equal(stored.filter((path) => path.includes('/series-2/')).length, 5);
 });

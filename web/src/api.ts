@@ -133,16 +133,18 @@ export function fetchReport(caseId: string): Promise<DiagnosisReport> {
 }
 
 /**
- * Returns the name a file is sent under. A file from a folder upload keeps its folder as `folder-<n>/name`, so
- * series that reuse file names (IM00001 in every series of a DICOM export) do not collide. Folder names are
- * replaced by numbers because exports often name them after the patient.
+ * Returns the names the files are sent under. When the files come from several folders (a folder upload of a
+ * DICOM export reuses IM00001 in every series folder), each keeps its folder as `series-<n>/name`, so they do
+ * not collide. Folder names are replaced by numbers because exports often name them after the patient.
  */
-function uploadName(file: File, folderNumbers: Map<string, number>): string {
-  const relative = file.webkitRelativePath ?? '';
-  const folder = relative.includes('/') ? relative.slice(0, relative.lastIndexOf('/')) : '';
-  if (!folder) return file.name;
-  if (!folderNumbers.has(folder)) folderNumbers.set(folder, folderNumbers.size + 1);
-  return `folder-${folderNumbers.get(folder)}/${file.name}`;
+export function uploadNames(files: File[]): string[] {
+  const folderOf = (file: File) => {
+    const relative = file.webkitRelativePath ?? '';
+    return relative.includes('/') ? relative.slice(0, relative.lastIndexOf('/')) : '';
+  };
+  const folders = [...new Set(files.map(folderOf))];
+  if (folders.length < 2) return files.map((file) => file.name);
+  return files.map((file) => `series-${folders.indexOf(folderOf(file)) + 1}/${file.name}`);
 }
 
 /** Uploads files with XMLHttpRequest, which, unlike fetch, reports upload progress. */
@@ -154,10 +156,12 @@ export async function uploadFiles(
 ): Promise<{ fileCount: number }> {
   // A rejected token would be known only after the whole upload was sent, so check the token first.
   await refreshCsrfToken().catch(() => false);
-  const folderNumbers = new Map<string, number>();
   return new Promise((resolve, reject) => {
     const form = new FormData();
-    for (const file of files) form.append('files', file, uploadName(file, folderNumbers));
+    // Hidden files (.DS_Store) are skipped by the server anyway and must not count as a series folder.
+    const visible = files.filter((file) => !file.name.startsWith('.'));
+    const names = uploadNames(visible);
+    visible.forEach((file, i) => form.append('files', file, names[i]));
     const xhr = new XMLHttpRequest();
     xhr.open('POST', `/api/cases/${caseId}/uploads?phase=${encodeURIComponent(phase)}`);
     xhr.setRequestHeader('X-CSRF-Token', csrfToken);
