@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import {
   LESION_CLASSES,
   type Classification,
+  type LesionClass,
   type DiagnosisReport,
   type LesionReport,
   type ReportWarning,
@@ -48,17 +49,50 @@ function percent(value: number | null): string {
   return value === null ? 'n/a' : `${(100 * value).toFixed(1)}%`;
 }
 
+/**
+ * Explains a call that is not the largest of the six probabilities. The call takes the benign/malignant branch
+ * first and the subtype within it, so a reader comparing it with the table would otherwise suspect an error.
+ */
+function hierarchyNote(classification: Classification): string {
+  let largest: LesionClass | null = null;
+  for (const name of LESION_CLASSES) {
+    const value = classification.probabilities[name];
+    if (value === null) continue;
+    if (largest === null || value > (classification.probabilities[largest] ?? -1)) largest = name;
+  }
+  if (largest === null || classification.call === null || largest === classification.call) return '';
+  return (
+    `<p class="small">The call is made in two stages: first ${classification.branch} ` +
+    `(P(malignant) = ${percent(classification.pMalignant)}), then the most likely subtype of that branch. ` +
+    `So it differs from the largest of the six probabilities, ${largest} (${percent(classification.probabilities[largest])}).</p>`
+  );
+}
+
 function classificationTable(classification: Classification): string {
   const rows = LESION_CLASSES.map((name) => {
     const rowClass = classification.call === name ? ' class="call"' : '';
     return `<tr${rowClass}><td>${name}</td><td class="num">${percent(classification.probabilities[name])}</td></tr>`;
   }).join('');
   const call = classification.call ?? `${classification.branch} (no subtype model)`;
+  const cropCount = classification.benignMalignant.cropCount;
   return (
     `<p><strong>Call: ${escapeHtml(call)}</strong>, P = ${percent(classification.callProbability)}; ` +
-    `P(malignant) = ${percent(classification.pMalignant)} from ${classification.benignMalignant.cropCount} crops.</p>` +
+    `P(malignant) = ${percent(classification.pMalignant)} from ${cropCount} crop${cropCount === 1 ? '' : 's'}.</p>` +
+    hierarchyNote(classification) +
     `<table><thead><tr><th>class</th><th>probability</th></tr></thead><tbody>${rows}</tbody></table>`
   );
+}
+
+/** Describes in words the rule that linked a lesion's phases. */
+export function describeMatch(matchedBy: LesionReport['matchedBy']): string {
+  switch (matchedBy) {
+    case 'position':
+      return 'Phases linked by position: the box centres lie close together in patient coordinates.';
+    case 'slice-overlap':
+      return 'Phases linked by overlapping slice ranges and in-plane position (the series have no patient coordinates).';
+    case 'single-phase':
+      return 'Found in one phase only: not linked to a finding in another phase.';
+  }
 }
 
 function warningList(warnings: readonly ReportWarning[]): string {
@@ -103,7 +137,7 @@ async function lesionSection(lesion: LesionReport, outDir: string): Promise<stri
     `<section class="lesion"><h3>Lesion ${lesion.id}</h3>` +
     `<table><thead><tr><th>phase</th><th>slices</th><th>key slice</th><th>size</th><th>max confidence</th><th>crops</th></tr></thead>` +
     `<tbody>${phaseRows}</tbody></table>` +
-    `<p class="small">Phases linked by ${lesion.matchedBy}.</p>` +
+    `<p class="small">${describeMatch(lesion.matchedBy)}</p>` +
     (lesion.classification ? classificationTable(lesion.classification) : '<p>Not classified.</p>') +
     warningList(lesion.warnings) +
     `<div class="figures">${figures.join('')}</div></section>`
