@@ -173,3 +173,23 @@ test('folder of series with shared file names', { timeout: 120_000 }, async () =
   assert.equal(stored.filter((path) => path.includes('/series-1/')).length, 5);
   assert.equal(stored.filter((path) => path.includes('/series-2/')).length, 5);
 });
+
+test('upload error in Chinese and English', { timeout: 120_000 }, async () => {
+  const pdf = join(files, 'scan.pdf');
+  await writeFile(pdf, '%PDF-1.4\n% not an image\n');
+  const page = context.pages()[0] ?? (await context.newPage());
+  await signInAndCreateCase(page, 'error languages');
+  await page.getByTestId('language-select').selectOption('zh-CN');
+  await page.getByTestId('upload-files').setInputFiles(pdf);
+  await page.getByTestId('upload-submit').click();
+  const status = page.getByTestId('upload-status');
+  await page.getByText('上传失败').waitFor({ timeout: 30_000 });
+  const chinese = (await status.textContent()) ?? '';
+  assert.match(chinese, /文件无法接受/);
+  assert.match(chinese, /scan\.pdf/);
+
+  await page.getByTestId('language-select').selectOption('en');
+  const english = (await page.getByTestId('upload-status').textContent()) ?? '';
+  assert.match(english, /^Upload failed: file "scan\.pdf" is not DICOM/);
+  assert.doesNotMatch(english, /文件/);
+});

@@ -3,6 +3,7 @@ import type { DiagnosisReport } from '../../src/diagnose/report-types.ts';
 import { ApiError, fetchReport, onSessionEnded, request, setCsrfToken, uploadFiles, type CaseDetail, type CaseSummary, type Job, type User } from './api.ts';
 import { renderDiagnosisPanel } from './diagnosis-panel.ts';
 import { h, percent } from './dom.ts';
+import { en } from './i18n/en.ts';
 import { LANGUAGES, language, onLanguageChange, setLanguage, t, type Language, type MessageKey } from './i18n/i18n.ts';
 import { SliceViewer } from './viewer.ts';
 
@@ -25,8 +26,12 @@ let lastPhase = 'PVP';
 let page: CasePageState | null = null;
 const root = document.getElementById('app')!;
 
+/** Returns an error for the user: the summary of its API error code in the current language, then the server's message. */
 function errorText(error: unknown): string {
-  return error instanceof ApiError ? error.message : String((error as Error)?.message ?? error);
+  if (!(error instanceof ApiError)) return String((error as Error)?.message ?? error);
+  const key = `errorCode.${error.code}`;
+  const summary = key in en ? t(key as MessageKey) : '';
+  return summary ? t('error.withDetail', { summary, detail: error.message }) : error.message;
 }
 
 function header(): HTMLElement {
@@ -190,8 +195,7 @@ function schedulePoll(caseId: string): void {
     loadCase(caseId).catch((error: unknown) => {
       // A failed poll (server restarting, network down) is shown and retried. After a 401 the page is gone.
       if (page?.detail.id !== caseId) return;
-      const message = errorText(error);
-      page.uploadMessage = () => t('error.generic', { message });
+      page.uploadMessage = () => t('error.generic', { message: errorText(error) });
       renderCasePage();
       schedulePoll(caseId);
     });
@@ -237,9 +241,10 @@ function uploadForm(caseId: string): HTMLElement {
         void loadCase(caseId);
       },
       (error: unknown) => {
-        const message = errorText(error);
-        status.textContent = t('upload.failed', { message });
-        if (page) page.uploadMessage = () => t('upload.failed', { message });
+        // Rendered again on a language switch, so the summary follows the language.
+        const failed = () => t('upload.failed', { message: errorText(error) });
+        status.textContent = failed();
+        if (page) page.uploadMessage = failed;
       },
     );
   });
@@ -253,8 +258,7 @@ function jobSection(detail: CaseDetail): HTMLElement {
     return request<Job>('POST', `/api/cases/${detail.id}/jobs`, { kind }).then(
       () => void loadCase(detail.id),
       (error: unknown) => {
-        const message = errorText(error);
-        if (page) page.uploadMessage = () => t('error.generic', { message });
+        if (page) page.uploadMessage = () => t('error.generic', { message: errorText(error) });
         renderCasePage();
       },
     );

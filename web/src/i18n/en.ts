@@ -112,6 +112,20 @@ export const en = {
   'class.CYST': 'Cyst',
   'branch.malignant': 'malignant',
   'branch.benign': 'benign',
+  // Summaries of the API's error codes, shown before the server's English message. Empty: the message alone.
+  'errorCode.UPLOAD_INVALID': '',
+  'errorCode.UPLOAD_TOO_LARGE': '',
+  'errorCode.CONFLICT': '',
+  'errorCode.NOT_FOUND': '',
+  'errorCode.FORBIDDEN': '',
+  'errorCode.CSRF_REJECTED': '',
+  'errorCode.LOGIN_FAILED': '',
+  'errorCode.LOGIN_RATE_LIMITED': '',
+  'errorCode.UNAUTHENTICATED': '',
+  'errorCode.INVALID_ARGUMENT': '',
+  'errorCode.INTERNAL': '',
+  'errorCode.NETWORK': '',
+  'error.withDetail': '{summary}: {detail}',
   'error.generic': 'Request failed: {message}',
 } as const;
 
