@@ -64,16 +64,19 @@ export function unusableReason(series: Series): string | null {
 export function selectSeries(ctCase: CtCase, requested: readonly Phase[] | null): SeriesSelection {
   const warnings: ReportWarning[] = [];
   const usable: Series[] = [];
+  const skipped: string[] = [];
   for (const series of ctCase.series) {
     const reason = unusableReason(series);
     if (reason) {
-      warnings.push({ code: 'series-not-ct', message: `series ${series.id} (${series.description ?? 'no description'}) was skipped because ${reason}`, phase: series.phase });
+      const message = `series ${series.id} (${series.description ?? 'no description'}) was skipped because ${reason}`;
+      warnings.push({ code: 'series-not-ct', message, phase: series.phase });
+      skipped.push(message);
     } else {
       usable.push(series);
     }
   }
   if (usable.length === 0) {
-    throw new LilnetError('NO_USABLE_SERIES', `case ${ctCase.id} has no CT series to diagnose (${ctCase.series.length} series read)`, {
+    throw new LilnetError('NO_USABLE_SERIES', `case ${ctCase.id} has no CT series to diagnose (${ctCase.series.length} series read): ${skipped.join('; ')}`, {
       hint: 'point lilnet at CT series in Hounsfield units (DICOM or NIfTI) or at folders of windowed slice images',
     });
   }
@@ -87,6 +90,13 @@ export function selectSeries(ctCase: CtCase, requested: readonly Phase[] | null)
     if (phases.length === 0) {
       throw new LilnetError('NO_USABLE_SERIES', `case ${ctCase.id} has none of the requested phases ${requested.join(', ')}; it has ${[...available].join(', ')}`, {
         hint: `request phases the case has, e.g. --phases ${[...available].join(',')}`,
+      });
+    }
+    const untrained = phases.filter((p) => !DEFAULT_PHASES.includes(p));
+    if (untrained.length > 0) {
+      warnings.push({
+        code: 'phase-untrained',
+        message: `phases ${untrained.join(', ')} were requested, but the study's classifiers and the bundled models were trained on AP and PVP crops only`,
       });
     }
   } else {

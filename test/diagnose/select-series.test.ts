@@ -49,6 +49,20 @@ test('non-CT series is skipped with warning', () => {
 
 test('only non-CT series is an error', () => {
   assert.throws(() => selectSeries(ctCase(series('seg', 'AP', 10, { unit: 'label' })), null), /no CT series to diagnose/);
+  // The error names why each series was skipped, since no report carries the warnings.
+  assert.throws(() => selectSeries(ctCase(series('mr', 'AP', 10, { modality: 'MR' })), null), /series mr \(no description\) was skipped because its modality is MR, not CT/);
+});
+
+test('requested NC or DP warns', () => {
+  const selection = selectSeries(ctCase(series('nc', 'NC', 10), series('ap', 'AP', 10), series('dp', 'DP', 10)), ['NC', 'DP']);
+  assert.deepEqual(selection.series.map((s) => s.id), ['nc', 'dp']);
+  const warning = selection.warnings.find((w) => w.code === 'phase-untrained');
+  assert.ok(warning);
+  assert.match(warning.message, /phases NC, DP were requested/);
+  assert.match(warning.message, /trained on AP and PVP crops only/);
+
+  const trained = selectSeries(ctCase(series('ap', 'AP', 10), series('pvp', 'PVP', 10)), ['AP', 'PVP']);
+  assert.equal(trained.warnings.find((w) => w.code === 'phase-untrained'), undefined);
 });
 
 test('duplicate phase keeps longest series', () => {
