@@ -10,10 +10,12 @@ import { join, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { MultipartFile } from '@fastify/multipart';
+import { crc32 } from 'node:zlib';
 import { unzipSync } from 'fflate';
 import { LilnetError } from '../errors.ts';
 import type { UploadLimits } from './config.ts';
 import { detectFileKind, SNIFF_BYTES, type UploadFileKind } from './file-kinds.ts';
+import { zipEntryCrcs } from './zip-directory.ts';
 
 export interface StagedUpload {
   folder: string;
@@ -106,7 +108,9 @@ async function extractZip(
   let entries = 0;
   let declaredBytes = 0;
   let files: Record<string, Uint8Array>;
+  let crcs: Map<string, number>;
   try {
+    crcs = zipEntryCrcs(data);
     files = unzipSync(data, {
       filter: (info) => {
         if (isIgnoredZipEntry(info.name)) return false;
@@ -134,8 +138,13 @@ async function extractZip(
     });
   }
   for (const [name, content] of Object.entries(files)) {
-    // NOTE: the declared sizes were checked before unpacking. The real sizes are checked only here, after fflate
-    // has unpacked the entries in memory, so a zip that lies about its sizes costs memory before it is rejected.
+    // fflate allocates each entry's declared size and cuts longer data to it, so the sizes checked above bound
+    // the memory. The CRC shows whether the entry was cut (a zip lying about its sizes) or is damaged.
+    if (crcs.get(name) !== crc32(content)) {
+      throw new LilnetError('UPLOAD_INVALID', `zip ${zipName} entry ${JSON.stringify(name.slice(0, 200))} is damaged or declares a wrong size (CRC mismatch)`, {
+        hint: 'create the zip again and upload it once more',
+      });
+    }
     budget.bytes += content.byteLength;
     if (content.byteLength > limits.maxFileBytes || budget.bytes > limits.maxRequestBytes) {
       throw new LilnetError('UPLOAD_TOO_LARGE', `zip ${zipName} unpacks to more than the server's upload limit`, {

@@ -247,6 +247,30 @@ describe('server API', () => {
     assert.equal(existsSync(join(server.dataDir, 'cases', 'x.jpg')), false);
   });
 
+  test('zip lying about its sizes is rejected', async () => {
+    const caseId = await newCase('lying zip');
+    const [first] = await readFolder(CASE_01, 1);
+    const zip = zipSync({ 'slice.jpg': first[1] });
+    // Declare 100 bytes unpacked in the local header and in the central directory.
+    const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+    view.setUint32(22, 100, true);
+    let entry = -1;
+    for (let i = zip.byteLength - 22; i >= 0; i--) {
+      if (view.getUint32(i, true) === 0x02014b50) {
+        entry = i;
+        break;
+      }
+    }
+    assert.ok(entry > 0);
+    view.setUint32(entry + 24, 100, true);
+    const response = await client.request('POST', `/api/cases/${caseId}/uploads`, { form: filesForm([['lying.zip', zip]]) });
+    assert.equal(response.status, 400, JSON.stringify(response.body));
+    assert.equal(response.body.error.code, 'UPLOAD_INVALID');
+    assert.match(response.body.error.message, /slice\.jpg" is damaged or declares a wrong size/);
+    const detail = await client.request('GET', `/api/cases/${caseId}`);
+    assert.deepEqual(detail.body.uploads, []);
+  });
+
   test('folder upload keeps series folders apart', async () => {
     const caseId = await newCase('folders');
     const [first, second] = await readFolder(CASE_01, 2);
