@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   FILE_UNREADABLE: 'a file exists but cannot be read (permissions, I/O error)',
   UNSUPPORTED_FORMAT: 'a file is of a format lilnet does not read',
   INTERNAL: 'an invariant inside lilnet was broken; this is a bug',
+  OUTPUT_FOLDER_FAILED: 'an output folder cannot be created or written (a file in the way, no permission, disk full)',
 
   // Model interoperability: PyTorch checkpoint import, ONNX export and inference
   CHECKPOINT_LEGACY_FORMAT: 'a checkpoint is not in the zip format of torch.save (legacy pre-1.6 file, gzip, other)',
@@ -55,7 +56,6 @@ export const ERROR_CODES = {
   MODELS_INVALID: 'a models folder is ambiguous (two files for one slot) or its models.json is malformed',
   MODEL_OUTPUT_INVALID: 'a classifier model does not take [N, 3, 224, 224] or does not output [N, classes] logits',
   NO_USABLE_SERIES: 'a case has no series that diagnosis can use (no CT series of the requested phases)',
-  REPORT_OUTPUT_FAILED: 'the report folder cannot be created or written (a file in the way, no permission, disk full)',
   // libtorch engine and training checkpoints (src/backends/torch, src/nn/checkpoint/lilnet-checkpoint.ts)
   TORCH_ADDON_MISSING: 'the libtorch addon is not built or fails to load (libtorch not installed, build failed)',
   TORCH_OP_FAILED: 'a libtorch operation failed (mismatched shapes or dtypes); the message names the call',

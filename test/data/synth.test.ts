@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { renderRegion, renderSlice, sampleLesionAt, pixelToMm } from '../../src/
 import { tissueHu, type SynthPhase } from '../../src/data/synth/tissue.ts';
 import type { LesionType } from '../../src/data/lesions.ts';
 import { readCase } from '../../src/imaging/read-case.ts';
+import { isLilnetError } from '../../src/errors.ts';
 
 const GEOMETRY = { size: 128, slices: 10, pixelSpacingMm: 360 / 128, sliceThicknessMm: 16 };
 
@@ -237,5 +238,24 @@ test('lilnet synth --json prints one summary', () => {
     assert.match(bad.stderr, /INVALID_ARGUMENT.*patient count/);
   } finally {
     spawnSync('rm', ['-rf', root]);
+  }
+});
+
+test('synth rejects output under a file', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'lilnet-synth-out-'));
+  try {
+    const file = join(root, 'notes.txt');
+    await writeFile(file, '');
+    await assert.rejects(
+      generateSynthDataset({ outDir: join(file, 'synth'), patients: 1, slices: 4, size: 64, outputs: ['dicom'], seed: 1 }),
+      (error: unknown) => {
+        assert.ok(isLilnetError(error));
+        assert.equal(error.code, 'OUTPUT_FOLDER_FAILED');
+        assert.match(error.message, /notes\.txt\/synth: a file is in the way/);
+        return true;
+      },
+    );
+  } finally {
+    await rm(root, { recursive: true, force: true });
   }
 });

@@ -86,3 +86,17 @@ test('detect rejects bad input', (t) => {
   assert.match(missingInput.stderr, /nothing-here/);
   assert.ok(!existsSync(join(root, 'nothing-here')));
 });
+
+test('detect rejects overlays under a file', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'lilnet-detect-cli-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const model = join(root, 'pixel-anchor.onnx');
+  writeFileSync(model, pixelAnchorModel());
+  const file = join(root, 'notes.txt');
+  writeFileSync(file, '');
+  const result = runCli(['detect', '--model', model, '--overlays', join(file, 'overlays'), root]);
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, /OUTPUT_FOLDER_FAILED.*notes\.txt\/overlays: a file is in the way/);
+  assert.match(result.stderr, /pass --overlays a folder you can write to/);
+  assert.doesNotMatch(result.stderr, /unexpected error|"stack"/);
+});

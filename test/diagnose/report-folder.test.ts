@@ -16,8 +16,8 @@ test('report folder under a file rejected', async () => {
     for (const outDir of [file, join(file, 'report')]) {
       await assert.rejects(prepareReportFolder(outDir), (error: unknown) => {
         assert.ok(isLilnetError(error));
-        assert.equal(error.code, 'REPORT_OUTPUT_FAILED');
-        assert.match(error.message, /notes\.txt/);
+        assert.equal(error.code, 'OUTPUT_FOLDER_FAILED');
+        assert.match(error.message, /cannot write into .*notes\.txt/);
         assert.match(error.message, /a file is in the way/);
         assert.match(error.hint ?? '', /--out/);
         return true;
@@ -49,7 +49,7 @@ test('diagnosis fails before reading the case', async () => {
     const casePath = sharedPath('fixtures', 'dicom', 'ct-series-5-slices');
     await assert.rejects(
       diagnoseCase(casePath, { outDir: file, onProgress: (stage) => stages.push(stage) }),
-      (error: unknown) => isLilnetError(error) && error.code === 'REPORT_OUTPUT_FAILED',
+      (error: unknown) => isLilnetError(error) && error.code === 'OUTPUT_FOLDER_FAILED',
     );
     assert.deepEqual(stages, []);
   } finally {

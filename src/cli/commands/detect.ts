@@ -3,10 +3,11 @@
  * or a lilnet detector checkpoint. Prints per-slice boxes in slice pixels; for cases, also the boxes grouped into
  * lesions across neighbouring slices.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { LilnetError } from '../../errors.ts';
+import { prepareOutputFolder } from '../../output-folder.ts';
 import { parseWindow } from '../../imaging/window.ts';
 import type { ScoredBox } from '../../detect/box.ts';
 import { DEFAULT_CONFIDENCE_THRESHOLD, DEFAULT_NMS_IOU_THRESHOLD } from '../../detect/decode.ts';
@@ -56,6 +57,8 @@ export function registerDetectCommand(program: Command): void {
       const confidenceThreshold = parseFraction(options.conf, '--conf');
       const nmsIouThreshold = parseFraction(options.iou, '--iou');
       const hounsfieldWindow = options.window ? parseWindow(options.window) : DEFAULT_DETECTION_WINDOW;
+      // Checked before detection so that an unwritable folder fails at once.
+      if (options.overlays) prepareOutputFolder(options.overlays, '--overlays');
       const detector = await openDetector(options.model);
       try {
         const input = await readDetectionInputs(inputs, { forceCase: options.case ?? false, hounsfieldWindow });
@@ -76,7 +79,6 @@ export function registerDetectCommand(program: Command): void {
         }
 
         if (options.overlays) {
-          mkdirSync(options.overlays, { recursive: true });
           const used = new Set<string>();
           for (let index = 0; index < input.slices.length; index++) {
             const slice = input.slices[index];

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { uidFromName } from '../../imaging/dicom/uid.ts';
 import { writeCtSeriesDicom } from '../../imaging/dicom/writer.ts';
 import { moduleLogger } from '../../log.ts';
+import { prepareOutputFolder } from '../../output-folder.ts';
 import { TASKS, taskCodeOf, type LesionType, type TaskName } from '../lesions.ts';
 import { Rng, hashSeed } from '../rng.ts';
 import { applyWindow } from '../../imaging/window.ts';
@@ -309,7 +310,7 @@ export async function generateSynthDataset(
   };
   const types = assignLesionTypes(options.patients, options.types, options.seed);
   const splits = assignSplits(types, options.testFraction, options.seed);
-  await mkdir(options.outDir, { recursive: true });
+  prepareOutputFolder(options.outDir);
   if (options.outputs.includes('detection')) {
     for (const split of ['train', 'val']) {
       await mkdir(join(options.outDir, 'detection', 'images', split), { recursive: true });
