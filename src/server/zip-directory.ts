@@ -3,6 +3,8 @@
  * and silently cuts an entry to its declared size, so the CRC is what shows that an unpacked entry is whole.
  */
 
+import { strFromU8 } from 'fflate';
+
 const END_OF_DIRECTORY = 0x06054b50;
 const ZIP64_LOCATOR = 0x07064b50;
 const ZIP64_END_OF_DIRECTORY = 0x06064b50;
@@ -30,14 +32,16 @@ export function zipEntryCrcs(data: Uint8Array): Map<string, number> {
   let offset = directoryOffset(view);
   if (offset === null) throw new Error('no central directory found');
   const crcs = new Map<string, number>();
-  const decoder = new TextDecoder();
   while (offset + 46 <= view.byteLength && view.getUint32(offset, true) === DIRECTORY_ENTRY) {
+    const flags = view.getUint16(offset + 8, true);
     const crc = view.getUint32(offset + 16, true);
     const nameLength = view.getUint16(offset + 28, true);
     const extraLength = view.getUint16(offset + 30, true);
     const commentLength = view.getUint16(offset + 32, true);
     if (offset + 46 + nameLength > view.byteLength) throw new Error('central directory entry past the end of the file');
-    crcs.set(decoder.decode(data.subarray(offset + 46, offset + 46 + nameLength)), crc);
+    // Names decoded as fflate decodes them: UTF-8 when flag bit 11 is set, else one character per byte.
+    const name = strFromU8(data.subarray(offset + 46, offset + 46 + nameLength), (flags & 0x800) === 0);
+    crcs.set(name, crc);
     offset += 46 + nameLength + extraLength + commentLength;
   }
   return crcs;

@@ -271,6 +271,24 @@ describe('server API', () => {
     assert.deepEqual(detail.body.uploads, []);
   });
 
+  test('zip names in UTF-8 and legacy encodings', async () => {
+    const caseId = await newCase('zip names');
+    const [first, second] = await readFolder(CASE_01, 2);
+    const zip = zipSync({ '层面-1.jpg': first[1], 'Ã©-2.jpg': second[1] });
+    // Clear the UTF-8 flag of the second entry, as zips made on older Windows do, in both of its headers.
+    const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+    const headers: number[] = [];
+    for (let i = 0; i + 4 <= zip.byteLength; i++) {
+      const signature = view.getUint32(i, true);
+      if (signature === 0x04034b50) headers.push(i + 6);
+      if (signature === 0x02014b50) headers.push(i + 8);
+    }
+    for (const flagsAt of [headers[1], headers[3]]) view.setUint16(flagsAt, view.getUint16(flagsAt, true) & ~0x800, true);
+    const response = await client.request('POST', `/api/cases/${caseId}/uploads`, { form: filesForm([['names.zip', zip]]) });
+    assert.equal(response.status, 201, JSON.stringify(response.body));
+    assert.equal(response.body.fileCount, 2);
+  });
+
   test('folder upload keeps series folders apart', async () => {
     const caseId = await newCase('folders');
     const [first, second] = await readFolder(CASE_01, 2);
