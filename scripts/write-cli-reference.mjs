@@ -28,7 +28,7 @@ function help(args) {
 }
 
 const top = help([]);
-const commands = [...top.matchAll(/^  ([a-z][a-z-]*)(?: \[options\])?/gm)].map((m) => m[1]).filter((c) => c !== 'help');
+const commands = [...top.matchAll(/^ {2}([a-z][a-z-]*)(?: \[options\])?/gm)].map((m) => m[1]).filter((c) => c !== 'help');
 
 const lines = [
   '# The `lilnet` command',
