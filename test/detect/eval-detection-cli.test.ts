@@ -67,7 +67,7 @@ test('eval-detection reads YOLO prediction files', (t) => {
   writeFileSync(join(root, 'pred', 'x.txt'), '0 0.5 0.5 0.2 0.2 0.77\n0 0.1 0.1 0.05 0.05 0.3\n');
   const result = runCli(['eval-detection', '--truth', join(root, 'truth'), '--pred', join(root, 'pred'), '--iou', '0.5']);
   assert.equal(result.status, 0, result.stderr);
-  assert.match(result.stdout, /IoU 0\.5:\n  overall +P  50\.0% +R 100\.0%/);
+  assert.match(result.stdout, /IoU 0\.5:\n {2}overall +P {2}50\.0% +R 100\.0%/);
   assert.match(result.stdout, /AP at IoU 0\.5: 100\.0%/);
 });
 
