@@ -8,7 +8,8 @@
  *   per epoch; `curves.svg` and `curves.png`: training loss and validation F1.
  * Every file is written to a temporary name and renamed, so an interrupted run never leaves a torn file.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { prepareOutputFolder } from '../output-folder.ts';
 import { join } from 'node:path';
 import { TorchOps } from '../backends/torch/ops.ts';
 import { Sgd } from '../backends/torch/optim.ts';
@@ -224,7 +225,7 @@ function checkpointFromStore(store: ParameterStore, config: DetectorConfig): Det
 
 export async function trainDetector(options: TrainDetectorOptions): Promise<TrainDetectorResult> {
   const progress = options.onProgress ?? ((line: string) => log.info(line));
-  mkdirSync(options.outDir, { recursive: true });
+  prepareOutputFolder(options.outDir);
   const lastPath = join(options.outDir, 'last.ckpt');
   const bestPath = join(options.outDir, 'best.ckpt');
   const metricsPath = join(options.outDir, 'metrics.csv');

@@ -12,7 +12,8 @@
  * derive from the seed and the epoch number only).
  */
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, rename, writeFile } from 'node:fs/promises';
+import { prepareOutputFolder } from '../output-folder.ts';
 import { join } from 'node:path';
 import { LilnetError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
@@ -200,7 +201,7 @@ export async function runTraining(configIn: TrainConfig, options: RunOptions): P
   }
 
   try {
-    await mkdir(runDir, { recursive: true });
+    prepareOutputFolder(runDir);
     const cropsRoot = await cropRootFor(config.dataRoot, runDir);
     // Crops cut from cases may lack a phase (a small lesion can miss every slice of one phase); those cases are skipped.
     const missingPatients = cropsRoot === config.dataRoot ? 'error' : 'skip';

@@ -118,3 +118,24 @@ test('eval-detection rejects split labels folder', (t) => {
   assert.deepEqual(images.map((image) => image.name), ['val-a']);
   assert.equal(images[0].truth.length, 1);
 });
+
+test('eval-detection and train-detector reject output under a file', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'lilnet-evaldet-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  mkdirSync(join(root, 'labels'));
+  writeFileSync(join(root, 'labels', 'a.txt'), '0 0.5 0.5 0.1 0.1\n');
+  const detections = { model: { path: 'test', inputSize: 512, confidenceThreshold: 0.25, nmsIouThreshold: 0.5 }, slices: [] };
+  writeFileSync(join(root, 'detections.json'), JSON.stringify(detections));
+  const file = join(root, 'notes.txt');
+  writeFileSync(file, '');
+
+  const evaluation = runCli(['eval-detection', '--truth', root, '--pred', join(root, 'detections.json'), '--out', join(file, 'eval')]);
+  assert.equal(evaluation.status, 1);
+  assert.match(evaluation.stderr, /OUTPUT_FOLDER_FAILED.*notes\.txt\/eval: a file is in the way/);
+  assert.doesNotMatch(evaluation.stderr, /unexpected error/);
+
+  const training = runCli(['train-detector', '--data', root, '--out', join(file, 'run'), '--epochs', '1']);
+  assert.equal(training.status, 1);
+  assert.match(training.stderr, /OUTPUT_FOLDER_FAILED.*notes\.txt\/run: a file is in the way/);
+  assert.doesNotMatch(training.stderr, /unexpected error/);
+});

@@ -206,3 +206,19 @@ test('lilnet train rejects settings on resume', async () => {
   assert.doesNotMatch(resumed.stderr, /--threads/);
   assert.match(resumed.stderr, /--init <run dir>\/last\.ckpt/);
 });
+
+test('lilnet train rejects run folder under a file', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const root = await mkdtemp(join(tmpdir(), 'lilnet-train-out-'));
+  try {
+    const file = join(root, 'notes.txt');
+    await writeFile(file, '');
+    const args = ['bin/lilnet.js', 'train', '--task', 'bm', '--data', root, '--out', join(file, 'run'), '--trunk', '4x1,1,1,1', '--input-size', '32', '--threads', '1'];
+    const result = spawnSync(process.execPath, args, { encoding: 'utf8' });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /OUTPUT_FOLDER_FAILED.*notes\.txt\/run: a file is in the way/);
+    assert.doesNotMatch(result.stderr, /unexpected error/);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});

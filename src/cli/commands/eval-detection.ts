@@ -2,11 +2,12 @@
  * `lilnet eval-detection`: precision, recall and F1 of detections against YOLO labels at several IoU
  * thresholds, per lesion type when a manifest gives types, AP at IoU 0.5 and the precision-recall curve.
  */
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { LilnetError } from '../../errors.ts';
 import { moduleLogger } from '../../log.ts';
+import { prepareOutputFolder } from '../../output-folder.ts';
 import { readPredictions } from '../../detect/detections-file.ts';
 import {
   DEFAULT_EVALUATION_IOU_THRESHOLDS,
@@ -143,7 +144,7 @@ export function registerEvalDetectionCommand(program: Command): void {
       const evaluation = evaluateDetections(images, { iouThresholds, confidenceThreshold });
 
       if (options.out) {
-        mkdirSync(options.out, { recursive: true });
+        prepareOutputFolder(options.out);
         const title = `Precision-recall at IoU 0.5, AP ${percent(evaluation.averagePrecision50).trim()}`;
         const svg = precisionRecallSvg(evaluation.precisionRecallCurve, title);
         writeFileSync(join(options.out, 'pr-curve.svg'), svg);
