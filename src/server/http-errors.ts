@@ -74,6 +74,14 @@ export function discardRequestBody(raw: IncomingMessage, maxBytes: number): Prom
  * rejected early) is read and discarded first, up to `maxDiscardBytes`, so that browsers see the error.
  */
 export function registerErrorHandler(app: FastifyInstance, limitsHint: string, maxDiscardBytes: number): void {
+  // Unknown paths get the same error body as every other failure, so API clients parse one format.
+  app.setNotFoundHandler(async (request, reply) => {
+    if (!(await discardRequestBody(request.raw, maxDiscardBytes))) reply.header('Connection', 'close');
+    const path = request.url.split('?')[0].slice(0, 200);
+    return reply.status(404).send({
+      error: { code: 'NOT_FOUND', message: `no endpoint ${request.method} ${path}`, hint: 'see the API document at /docs/json' },
+    });
+  });
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     if (!(await discardRequestBody(request.raw, maxDiscardBytes))) reply.header('Connection', 'close');
     if (isLilnetError(error)) {

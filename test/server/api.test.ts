@@ -289,6 +289,14 @@ describe('server API', () => {
     assert.equal(response.body.fileCount, 2);
   });
 
+  test('unknown path gets the error format', async () => {
+    const response = await client.request('GET', '/api/no-such-endpoint?x=1');
+    assert.equal(response.status, 404);
+    assert.equal(response.body.error.code, 'NOT_FOUND');
+    assert.equal(response.body.error.message, 'no endpoint GET /api/no-such-endpoint');
+    assert.equal(response.body.error.hint, 'see the API document at /docs/json');
+  });
+
   test('folder upload keeps series folders apart', async () => {
     const caseId = await newCase('folders');
     const [first, second] = await readFolder(CASE_01, 2);
