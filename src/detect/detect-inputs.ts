@@ -80,6 +80,8 @@ export async function readDetectionInputs(
     const ctCase = await readCase(path);
     input.warnings.push(...ctCase.warnings, ...ctCase.failedFiles.map((failed) => `${failed.file}: ${failed.reason}`));
     for (const series of ctCase.series) {
+      const notCt = notCtReason(series);
+      if (notCt) input.warnings.push(`series ${series.id}: ${notCt}; the detector was trained on CT slices, so its boxes there mean little`);
       input.series.push(series);
       const [width, height, sliceCount] = series.geometry.dimensions;
       const window = series.unit === 'HU' ? options.hounsfieldWindow : defaultWindow(series);
@@ -95,6 +97,13 @@ export async function readDetectionInputs(
     });
   }
   return input;
+}
+
+/** Returns why a series is not a CT image series (another modality, or a segmentation), or null. */
+function notCtReason(series: Series): string | null {
+  if (series.modality && series.modality.toUpperCase() !== 'CT') return `its modality is ${series.modality}, not CT`;
+  if (series.unit === 'label') return 'it holds segment labels, not an image';
+  return null;
 }
 
 async function readStandaloneSlice(file: string): Promise<DetectionSlice> {

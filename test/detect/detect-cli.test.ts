@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { pixelAnchorModel } from './pixel-anchor-model.ts';
+import { sharedPath } from '../helpers/shared.ts';
 
 function runCli(args: string[]) {
   return spawnSync(process.execPath, ['bin/lilnet.js', ...args], { encoding: 'utf8' });
@@ -99,4 +100,23 @@ test('detect rejects overlays under a file', (t) => {
   assert.match(result.stderr, /OUTPUT_FOLDER_FAILED.*notes\.txt\/overlays: a file is in the way/);
   assert.match(result.stderr, /pass --overlays a folder you can write to/);
   assert.doesNotMatch(result.stderr, /unexpected error|"stack"/);
+});
+
+test('detect warns on MR and SEG series', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'lilnet-detect-cli-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const model = join(root, 'pixel-anchor.onnx');
+  writeFileSync(model, pixelAnchorModel());
+  const mr = runCli(['detect', '--model', model, '--json', sharedPath('fixtures', 'dicom', 'MR_small.dcm')]);
+  assert.equal(mr.status, 0, mr.stderr);
+  assert.match(mr.stderr, /lilnet detect: warning: series .*: its modality is MR, not CT; the detector was trained on CT slices/);
+  assert.ok(JSON.parse(mr.stdout).warnings.some((warning: string) => warning.includes('modality is MR')));
+
+  const segmentation = runCli(['detect', '--model', model, sharedPath('fixtures', 'dicom', 'liver_1frame.dcm')]);
+  assert.equal(segmentation.status, 0, segmentation.stderr);
+  assert.match(segmentation.stderr, /its modality is SEG, not CT/);
+
+  const ct = runCli(['detect', '--model', model, sharedPath('fixtures', 'dicom', 'CT_small.dcm')]);
+  assert.equal(ct.status, 0, ct.stderr);
+  assert.doesNotMatch(ct.stderr, /not CT/);
 });

@@ -62,6 +62,7 @@ export function registerDetectCommand(program: Command): void {
       const detector = await openDetector(options.model);
       try {
         const input = await readDetectionInputs(inputs, { forceCase: options.case ?? false, hounsfieldWindow });
+        for (const warning of input.warnings) process.stderr.write(`lilnet detect: warning: ${warning}\n`);
         process.stderr.write(`detecting on ${input.slices.length} slices with ${detector.source} (input ${detector.inputSize})\n`);
         const started = performance.now();
         const boxes = await detectOnSlices(
