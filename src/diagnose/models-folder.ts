@@ -112,7 +112,13 @@ function readManifest(dir: string): ModelsManifest | null {
  * mark; the bundled folder's manifest marks its models as demo models.
  */
 export function scanModelsFolder(dir: string): Partial<Record<ModelRole, ModelFile>> {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new LilnetError('MODELS_INVALID', `--models ${dir} is a file, but it must be a folder of models`, {
+      file: dir,
+      hint: 'put the file in a folder, named for its slot (detector, benign-malignant, malignant-subtype or benign-subtype, keeping its extension), and pass that folder',
+    });
+  }
+  if (!existsSync(dir)) {
     throw new LilnetError('FILE_NOT_FOUND', `models folder ${dir} not found`, {
       file: dir,
       hint: 'pass --models a folder with detector and classifier files (.onnx or .pth.tar)',

@@ -85,6 +85,7 @@ test('user slots override bundled ones', () => {
     assert.equal(resolved.detector?.path, join(bundled, 'detector.onnx'));
     assert.equal(resolved.detector?.demo, true);
     assert.throws(() => resolveModelFiles(join(root, 'absent'), bundled), /models folder .*absent not found/);
+    assert.throws(() => resolveModelFiles(join(bundled, 'detector.onnx'), bundled), /--models .*detector\.onnx is a file, but it must be a folder of models/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
