@@ -39,6 +39,7 @@ const LABEL_MAX = 120;
 
 /** Checks a case label: free text chosen by the user, 1 to 120 printable characters. */
 export function validateLabel(label: unknown): string {
+  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point of this check
   if (typeof label !== 'string' || label.trim().length === 0 || label.length > LABEL_MAX || /[\u0000-\u001f]/.test(label)) {
     throw new LilnetError('INVALID_ARGUMENT', `invalid case label ${JSON.stringify(String(label).slice(0, 40))}`, {
       hint: `give 1 to ${LABEL_MAX} printable characters, and no patient name or ID`,

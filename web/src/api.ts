@@ -169,13 +169,13 @@ export async function uploadFiles(
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     };
     xhr.onload = () => {
-      let body: any = null;
+      let body: { fileCount: number; error?: { code?: string; message?: string; hint?: string } } | null = null;
       try {
         body = JSON.parse(xhr.responseText || 'null');
       } catch {
         // A proxy in front of the server may answer with an HTML page, for example a 413 of its own.
       }
-      if (xhr.status >= 200 && xhr.status < 300) resolve(body);
+      if (xhr.status >= 200 && xhr.status < 300 && body) resolve(body);
       else {
         const error = new ApiError(xhr.status, body?.error?.code ?? 'HTTP', body?.error?.message ?? xhr.statusText, body?.error?.hint ?? null);
         reject(checkSession(error, 'upload'));
