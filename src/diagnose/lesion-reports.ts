@@ -2,9 +2,9 @@
  * Per-lesion and per-patient results: classification from the crops' logits, key slices, sizes and the overlay
  * PNGs (boxes on the key slice of each phase, and the class-activation heatmap of the call over the crop).
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { boxArea } from '../detect/box.ts';
-import type { DisplayWindow } from '../imaging/volume.ts';
+import type { DisplayWindow, Series } from '../imaging/volume.ts';
 import { logitRows, normalisedCam, type ClassifierOutputs, type ClassifierRole } from './classify-stage.ts';
 import { trackCentreMm, type MatchedLesion } from './match-phases.ts';
 import { blendHeatmap, drawBox, encodePng, greyToRgb, lesionColour } from './overlay.ts';
@@ -67,6 +67,15 @@ export interface LesionReportInput {
   outDir: string;
   /** Window for overlay slices; null for grey series. */
   window: DisplayWindow | null;
+}
+
+/**
+ * Returns the file name of a slice, when each slice of the series has its own file. Slice indices count the
+ * slices read, so a missing or unreadable file shifts them; the file name finds the slice in a viewer.
+ */
+function keySliceFileOf(series: Series, sliceIndex: number): { keySliceFile?: string } {
+  if (series.sliceFiles.length !== series.geometry.dimensions[2]) return {};
+  return { keySliceFile: basename(series.sliceFiles[sliceIndex]) };
 }
 
 /** Builds the lesion reports and writes their overlay PNGs under `<outDir>/overlays/`. */
@@ -133,6 +142,7 @@ export async function buildLesionReports(input: LesionReportInput): Promise<{ le
         seriesId: track.series.id,
         boxes: [...track.boxes].sort((a, b) => a.sliceIndex - b.sliceIndex),
         keySliceIndex: key.sliceIndex,
+        ...keySliceFileOf(track.series, key.sliceIndex),
         centreMm: trackCentreMm(track),
         maxDiameterMm: track.series.geometry.spacingKnown
           ? Math.max((key.box.x2 - key.box.x1) * spacing[0], (key.box.y2 - key.box.y1) * spacing[1])

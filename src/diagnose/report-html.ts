@@ -115,7 +115,7 @@ async function lesionSection(lesion: LesionReport, outDir: string): Promise<stri
       const size = p.maxDiameterMm !== null ? `${p.maxDiameterMm.toFixed(1)} mm` : `${p.maxDiameterPx.toFixed(0)} px`;
       return (
         `<tr><td>${p.phase}</td><td class="num">${Math.min(...slices)} to ${Math.max(...slices)}</td>` +
-        `<td class="num">${p.keySliceIndex}</td><td class="num">${size}</td>` +
+        `<td class="num">${p.keySliceIndex}${p.keySliceFile ? ` (${escapeHtml(p.keySliceFile)})` : ''}</td><td class="num">${size}</td>` +
         `<td class="num">${Math.max(...p.boxes.map((b) => b.confidence)).toFixed(2)}</td><td class="num">${p.cropCount}</td></tr>`
       );
     })

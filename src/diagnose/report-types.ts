@@ -120,6 +120,8 @@ export interface LesionPhase {
   boxes: SliceBox[];
   /** The slice of the most confident box (the larger box on a tie). */
   keySliceIndex: number;
+  /** File name (base name) of the key slice, when every slice of the series has its own file. */
+  keySliceFile?: string;
   /** Patient-space (LPS, mm) centre of the lesion's boxes; null when the series has no geometry. */
   centreMm: [number, number, number] | null;
   /** Largest box side on the key slice in mm; null when pixel spacing is unknown. */

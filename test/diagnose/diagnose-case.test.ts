@@ -145,6 +145,8 @@ test('truth boxes flow through classification and report', async () => {
       assert.notEqual(phase.maxDiameterMm, null);
       assert.ok((phase.maxDiameterMm as number) > 0);
       assert.ok(phase.centreMm !== null);
+      // Phantom DICOM files are numbered from 1 in slice order, so the key slice's file name can be checked.
+      assert.equal(phase.keySliceFile, `slice-${String(phase.keySliceIndex + 1).padStart(4, '0')}.dcm`);
     }
   }
   const patient = patientClassification(perLesionLogits)!;

@@ -34,7 +34,7 @@ export function formatSummary(report: DiagnosisReport, outDir: string): string {
     lines.push(`no focal lesion detected (detector confidence threshold ${report.detection.confidenceThreshold})`);
   } else {
     for (const lesion of report.lesions) {
-      const where = lesion.phases.map((p) => `${p.phase} slice ${p.keySliceIndex}`).join(', ');
+      const where = lesion.phases.map((p) => `${p.phase} slice ${p.keySliceIndex}${p.keySliceFile ? ` (${p.keySliceFile})` : ''}`).join(', ');
       const what = lesion.classification ? describeClassification(lesion.classification) : 'not classified';
       lines.push(`${lesion.id}: ${what}; key slices ${where}`);
     }
