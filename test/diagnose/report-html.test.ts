@@ -4,9 +4,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderReportHtml } from '../../src/diagnose/report-html.ts';
-import type { Classification, ClassifierOutput, DiagnosisReport, LesionReport } from '../../src/diagnose/report-types.ts';
+import type {
+  Classification,
+  ClassifierOutput,
+  DiagnosisReport,
+  LesionReport,
+} from '../../src/diagnose/report-types.ts';
 
-function output(role: ClassifierOutput['role'], classes: string[], probabilities: number[], cropCount: number): ClassifierOutput {
+function output(
+  role: ClassifierOutput['role'],
+  classes: string[],
+  probabilities: number[],
+  cropCount: number,
+): ClassifierOutput {
   return { role, classes, meanLogits: probabilities.map(Math.log), probabilities, cropCount };
 }
 
@@ -26,8 +36,23 @@ function hierarchicalClassification(cropCount: number): Classification {
 
 function lesion(id: string, matchedBy: LesionReport['matchedBy']): LesionReport {
   const box = { sliceIndex: 4, box: { x1: 10, y1: 10, x2: 30, y2: 30 }, confidence: 0.8 };
-  const phase = { seriesId: 's', boxes: [box], keySliceIndex: 4, centreMm: null, maxDiameterMm: null, maxDiameterPx: 20, cropCount: 1, overlays: [] };
-  const phases = matchedBy === 'single-phase' ? [{ ...phase, phase: 'AP' as const }] : [{ ...phase, phase: 'AP' as const }, { ...phase, phase: 'PVP' as const }];
+  const phase = {
+    seriesId: 's',
+    boxes: [box],
+    keySliceIndex: 4,
+    centreMm: null,
+    maxDiameterMm: null,
+    maxDiameterPx: 20,
+    cropCount: 1,
+    overlays: [],
+  };
+  const phases =
+    matchedBy === 'single-phase'
+      ? [{ ...phase, phase: 'AP' as const }]
+      : [
+          { ...phase, phase: 'AP' as const },
+          { ...phase, phase: 'PVP' as const },
+        ];
   return { id, phases, matchedBy, classification: hierarchicalClassification(1), warnings: [] };
 }
 
@@ -55,7 +80,10 @@ test('HTML report explains linking and call', async () => {
     const html = await renderReportHtml(report(), outDir);
     assert.doesNotMatch(html, /Phases linked by single-phase/);
     assert.match(html, /Found in one phase only/);
-    assert.match(html, /Phases linked by position: the box centres lie close together in patient coordinates/);
+    assert.match(
+      html,
+      /Phases linked by position: the box centres lie close together in patient coordinates/,
+    );
     assert.match(html, /Phases linked by overlapping slice ranges/);
     assert.match(html, /from 1 crop\./);
     assert.match(html, /from 3 crops\./);
