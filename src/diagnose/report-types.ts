@@ -9,7 +9,7 @@
 import type { DisplayWindow, Phase, PhaseSource, VoxelUnit } from '../imaging/volume.ts';
 
 /** Semantic version of the report layout; bump the major part on any change that breaks a reader. */
-export const REPORT_SCHEMA_VERSION = '1.0.0';
+export const REPORT_SCHEMA_VERSION = '1.1.0';
 
 export const MALIGNANT_SUBTYPES = ['HCC', 'ICC', 'MET'] as const;
 export const BENIGN_SUBTYPES = ['FNH', 'HEM', 'CYST'] as const;

@@ -15,6 +15,7 @@ import { BUNDLED_MODELS_DIR } from '../../src/diagnose/models-folder.ts';
 import { writeUntrainedModels } from '../diagnose/helpers/untrained-models.ts';
 import { sharedPath } from '../helpers/shared.ts';
 import { ADMIN, ApiClient, filesForm, startTestServer, type TestServer } from './helpers.ts';
+import { REPORT_SCHEMA_VERSION } from '../../src/diagnose/report-types.ts';
 
 const CASE_01 = sharedPath('data', 'real-ct', 'cases', 'case-01');
 const CT_SERIES = sharedPath('fixtures', 'dicom', 'ct-series-5-slices');
@@ -440,7 +441,7 @@ describe('server API', () => {
 
     const report = await client.request('GET', `/api/cases/${caseId}/report`);
     assert.equal(report.status, 200);
-    assert.equal(report.body.schemaVersion, '1.0.0');
+    assert.equal(report.body.schemaVersion, REPORT_SCHEMA_VERSION);
     assert.deepEqual(report.body.case.phasesUsed, ['PVP']);
     assert.equal(report.body.models.length, 4);
     assert.equal(report.body.demoModels, false);
