@@ -30,7 +30,9 @@ function randomCheckpointFile(folder: string, config: DetectorConfig): string {
     // Conv weights are random. Biases and batch-norm tensors keep their initial constants, so the class bias
     // starts at a 1% score and random weights give few boxes, as a trained detector does.
     const data =
-      spec.init.kind === 'constant' ? new Float32Array(count).fill(spec.init.value) : new Float32Array(count).map(() => rng.normal(0, 0.05));
+      spec.init.kind === 'constant'
+        ? new Float32Array(count).fill(spec.init.value)
+        : new Float32Array(count).map(() => rng.normal(0, 0.05));
     return { name: spec.name, shape: [...spec.shape], data };
   });
   const file = join(folder, `${config.inputSize}-${config.headChannels}.ckpt`);
@@ -62,16 +64,23 @@ async function timeModel(label: string, modelPath: string, slices: GreySlice[]):
 const caseFolder = sharedPath('data', 'real-ct', 'cases', 'case-01');
 const files = orderSliceFiles(readdirSync(caseFolder).map((name) => join(caseFolder, name)));
 const slices = await Promise.all(files.map((file) => readGreySlice(file)));
-console.log(`detect benchmark: ${slices.length} slices of case-01 (512 x 512), whole case of ${caseSlices} slices, ${availableParallelism()} CPUs`);
+console.log(
+  `detect benchmark: ${slices.length} slices of case-01 (512 x 512), whole case of ${caseSlices} slices, ${availableParallelism()} CPUs`,
+);
 console.log('| model | input | one slice, median ms | per slice in a case, ms | whole case, s | boxes |');
 console.log('| --- | --- | --- | --- | --- | --- |');
 
 const folder = mkdtempSync(join(tmpdir(), 'lilnet-detect-bench-'));
 try {
-  if (existsSync(DEFAULT_DETECTOR_PATH)) await timeModel('bundled models/detector.onnx', DEFAULT_DETECTOR_PATH, slices);
+  if (existsSync(DEFAULT_DETECTOR_PATH))
+    await timeModel('bundled models/detector.onnx', DEFAULT_DETECTOR_PATH, slices);
   for (const [size, sizeConfig] of Object.entries(DETECTOR_SIZES)) {
     for (const inputSize of [256, 512]) {
-      await timeModel(`${size}, random weights`, randomCheckpointFile(folder, { ...sizeConfig, inputSize }), slices);
+      await timeModel(
+        `${size}, random weights`,
+        randomCheckpointFile(folder, { ...sizeConfig, inputSize }),
+        slices,
+      );
     }
   }
 } finally {

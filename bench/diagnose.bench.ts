@@ -18,7 +18,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSynthDataset } from '../src/data/synth/generate.ts';
 import { classifyCrops, listCrops } from '../src/diagnose/classify-stage.ts';
-import { CLASSIFIER_INPUT_SIZE_PX, CROP_MARGIN_FRACTION, CROP_MIN_SIDE_PX, CROP_WINDOW } from '../src/diagnose/crop.ts';
+import {
+  CLASSIFIER_INPUT_SIZE_PX,
+  CROP_MARGIN_FRACTION,
+  CROP_MIN_SIDE_PX,
+  CROP_WINDOW,
+} from '../src/diagnose/crop.ts';
 import { diagnoseCase } from '../src/diagnose/diagnose-case.ts';
 import { loadModels } from '../src/diagnose/load-models.ts';
 import { matchAcrossPhases, type PhaseTrack } from '../src/diagnose/match-phases.ts';
@@ -40,7 +45,15 @@ async function phantomCase(): Promise<string> {
   if (!existsSync(casesDir)) {
     const started = performance.now();
     console.log(`generating the phantom case in ${benchDir} (once) ...`);
-    await generateSynthDataset({ outDir: join(benchDir, 'synth'), patients: 1, slices: SLICES, size: SIZE_PX, outputs: ['dicom'], seed: 5, types: ['hcc'] });
+    await generateSynthDataset({
+      outDir: join(benchDir, 'synth'),
+      patients: 1,
+      slices: SLICES,
+      size: SIZE_PX,
+      outputs: ['dicom'],
+      seed: 5,
+      types: ['hcc'],
+    });
     console.log(`  generated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   return join(casesDir, readdirSync(casesDir)[0]);
@@ -69,12 +82,18 @@ async function runDiagnosis(phases: string[] | undefined): Promise<void> {
   const cpuBefore = process.cpuUsage();
   const report = await diagnoseCase(caseDir, { outDir, modelsDir, phases });
   const cpu = process.cpuUsage(cpuBefore);
-  const crops = report.lesions.reduce((sum, lesion) => sum + lesion.phases.reduce((s, p) => s + p.cropCount, 0), 0);
+  const crops = report.lesions.reduce(
+    (sum, lesion) => sum + lesion.phases.reduce((s, p) => s + p.cropCount, 0),
+    0,
+  );
 
-  console.log(`\ndiagnoseCase of the ${SLICES}-slice ${SIZE_PX} x ${SIZE_PX} case, phases ${report.case.phasesUsed.join(', ')}:`);
+  console.log(
+    `\ndiagnoseCase of the ${SLICES}-slice ${SIZE_PX} x ${SIZE_PX} case, phases ${report.case.phasesUsed.join(', ')}:`,
+  );
   console.log(`  models: ${report.models.map((m) => `${m.role}=${m.file}`).join(', ')}`);
   console.log(`  lesions found: ${report.lesions.length}, crops classified: ${crops}`);
-  for (const [stage, ms] of Object.entries(report.timingsMs)) console.log(`  ${stage.padEnd(12)} ${(ms / 1000).toFixed(2)} s`);
+  for (const [stage, ms] of Object.entries(report.timingsMs))
+    console.log(`  ${stage.padEnd(12)} ${(ms / 1000).toFixed(2)} s`);
   // CPU time (user plus system, all threads) varies less than wall time when other processes share the cores.
   console.log(`  CPU time     ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s`);
 }
@@ -91,7 +110,11 @@ const tracks: PhaseTrack[][] = PHASES.map((phase) => {
   const series = ctCase.series.find((s) => s.phase === phase)!;
   return truth.lesions.map((lesion) => ({
     series,
-    boxes: lesion.boxes[phase].map((b) => ({ sliceIndex: b.slice, confidence: 1, box: { x1: b.x0, y1: b.y0, x2: b.x1, y2: b.y1 } })),
+    boxes: lesion.boxes[phase].map((b) => ({
+      sliceIndex: b.slice,
+      confidence: 1,
+      box: { x1: b.x0, y1: b.y0, x2: b.x1, y2: b.y1 },
+    })),
   }));
 });
 const models = await loadModels(modelsDir);
@@ -104,5 +127,7 @@ const truthCrops = listCrops(matchAcrossPhases(tracks), {
 const started = performance.now();
 await classifyCrops(truthCrops, models.classifiers, CROP_WINDOW);
 const classifyMs = performance.now() - started;
-console.log(`\nclassification of the ${truthCrops.length} true lesion boxes (3 classifiers): ${(classifyMs / 1000).toFixed(2)} s`);
+console.log(
+  `\nclassification of the ${truthCrops.length} true lesion boxes (3 classifiers): ${(classifyMs / 1000).toFixed(2)} s`,
+);
 console.log(`peak resident memory: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);

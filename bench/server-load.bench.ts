@@ -16,7 +16,9 @@ import { createInterface } from 'node:readline';
 import { writeUntrainedModels } from '../test/diagnose/helpers/untrained-models.ts';
 import { sharedPath } from '../test/helpers/shared.ts';
 
-const [maxRequests, maxSeconds, concurrency] = [4000, 15, 8].map((fallback, i) => Number(process.argv[2 + i] ?? fallback));
+const [maxRequests, maxSeconds, concurrency] = [4000, 15, 8].map((fallback, i) =>
+  Number(process.argv[2 + i] ?? fallback),
+);
 const jobKind = process.argv[5] ?? 'ingest';
 const PASSWORD = 'bench password 1';
 
@@ -41,7 +43,8 @@ async function call(baseUrl: string, method: string, path: string, body?: unknow
 
 async function uploadFolder(baseUrl: string, caseId: string, folder: string, phase: string): Promise<void> {
   const form = new FormData();
-  for (const name of await readdir(folder)) form.append('files', new Blob([await readFile(join(folder, name))]), name);
+  for (const name of await readdir(folder))
+    form.append('files', new Blob([await readFile(join(folder, name))]), name);
   await call(baseUrl, 'POST', `/api/cases/${caseId}/uploads?phase=${phase}`, form);
 }
 
@@ -108,7 +111,19 @@ if (jobKind === 'diagnose') {
   writeUntrainedModels(dataDir);
   modelOptions.push('--models', dataDir);
 }
-const serveArguments = ['bin/lilnet.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--json', '--data', dataDir, '--init-admin', 'bench'];
+const serveArguments = [
+  'bin/lilnet.js',
+  'serve',
+  '--host',
+  '127.0.0.1',
+  '--port',
+  '0',
+  '--json',
+  '--data',
+  dataDir,
+  '--init-admin',
+  'bench',
+];
 const server = spawn(process.execPath, [...serveArguments, ...modelOptions], {
   env: { ...process.env, LILNET_ADMIN_PASSWORD: PASSWORD, LILNET_LOG_LEVEL: 'warn' },
   stdio: ['ignore', 'pipe', 'inherit'],
@@ -120,24 +135,34 @@ try {
     break;
   }
   if (!baseUrl.startsWith('http://127.0.0.1:')) throw new Error(`unexpected server address ${baseUrl}`);
-  csrfToken = (await call(baseUrl, 'POST', '/api/auth/login', { name: 'bench', password: PASSWORD })).csrfToken;
+  csrfToken = (await call(baseUrl, 'POST', '/api/auth/login', { name: 'bench', password: PASSWORD }))
+    .csrfToken;
 
   // A finished case whose results are read.
   const finished = (await call(baseUrl, 'POST', '/api/cases', { label: 'bench finished' })).id;
   await uploadFolder(baseUrl, finished, sharedPath('data', 'real-ct', 'cases', 'case-01'), 'PVP');
-  const finishedJob = await waitForJob(baseUrl, (await call(baseUrl, 'POST', `/api/cases/${finished}/jobs`, { kind: jobKind })).id);
-  if (finishedJob.status !== 'succeeded') throw new Error(`preparing the finished case failed: ${finishedJob.error}`);
+  const finishedJob = await waitForJob(
+    baseUrl,
+    (await call(baseUrl, 'POST', `/api/cases/${finished}/jobs`, { kind: jobKind })).id,
+  );
+  if (finishedJob.status !== 'succeeded')
+    throw new Error(`preparing the finished case failed: ${finishedJob.error}`);
   const series = (await call(baseUrl, 'GET', `/api/cases/${finished}/series`)).series[0];
   const urls = [`${baseUrl}/api/jobs/${finishedJob.id}/result`];
-  for (let z = 0; z < series.geometry.dimensions[2]; z += 1) urls.push(`${baseUrl}/api/cases/${finished}/series/${series.id}/slices/${z}`);
+  for (let z = 0; z < series.geometry.dimensions[2]; z += 1)
+    urls.push(`${baseUrl}/api/cases/${finished}/series/${series.id}/slices/${z}`);
 
   // A second case whose job runs during the measurement.
   const busy = (await call(baseUrl, 'POST', '/api/cases', { label: 'bench busy' })).id;
   await uploadFolder(baseUrl, busy, sharedPath('data', 'real-ct', 'cases', 'case-01'), 'PVP');
   await uploadFolder(baseUrl, busy, sharedPath('data', 'real-ct', 'cases', 'case-02'), 'AP');
 
-  console.log(`limits: ${maxRequests} requests or ${maxSeconds} s per phase, ${concurrency} concurrent; job kind ${jobKind}`);
-  console.log('reads: one job result (JSON) and every slice (512 x 512 x 2 bytes) of a 59-slice series, in turn');
+  console.log(
+    `limits: ${maxRequests} requests or ${maxSeconds} s per phase, ${concurrency} concurrent; job kind ${jobKind}`,
+  );
+  console.log(
+    'reads: one job result (JSON) and every slice (512 x 512 x 2 bytes) of a 59-slice series, in turn',
+  );
   console.log('| phase | requests | failed | seconds | requests/s | p50 ms | p95 ms | p99 ms | max ms |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 
@@ -147,7 +172,8 @@ try {
     jobDone = true;
     return result;
   });
-  while ((await call(baseUrl, 'GET', `/api/jobs/${job.id}`)).status === 'queued') await new Promise((r) => setTimeout(r, 20));
+  while ((await call(baseUrl, 'GET', `/api/jobs/${job.id}`)).status === 'queued')
+    await new Promise((r) => setTimeout(r, 20));
   const during = await load(urls, () => jobDone);
   const endedWithJob = jobDone;
   printFigures(`${jobKind} job running`, during);

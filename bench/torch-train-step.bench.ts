@@ -10,7 +10,14 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ParameterStore, Sgd, getNumThreads, lilnetTrainingStep, setNumThreads, torchVersion } from '../src/backends/torch/index.ts';
+import {
+  ParameterStore,
+  Sgd,
+  getNumThreads,
+  lilnetTrainingStep,
+  setNumThreads,
+  torchVersion,
+} from '../src/backends/torch/index.ts';
 import { createRandom } from '../src/nn/init.ts';
 import { lilnetConfig, lilnetSpecs } from '../src/nn/lilnet.ts';
 
@@ -57,7 +64,17 @@ function measureAddon(): number {
 
 function measurePytorch(): { imagesPerSecond: number; version: string } {
   const script = fileURLToPath(new URL('../scripts/oracle/lilnet_torch.py', import.meta.url));
-  const args = ['bench', '--batch', `${batch}`, '--threads', `${threads}`, '--warmup', `${warmup}`, '--steps', `${steps}`];
+  const args = [
+    'bench',
+    '--batch',
+    `${batch}`,
+    '--threads',
+    `${threads}`,
+    '--warmup',
+    `${warmup}`,
+    '--steps',
+    `${steps}`,
+  ];
   args.push('--width', `${width}`, '--size', `${size}`, '--classes', `${classes}`);
   const result = spawnSync('/usr/bin/python3', [script, ...args], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`PyTorch benchmark failed: ${result.stderr}`);
@@ -79,7 +96,13 @@ for (let round = 0; round < rounds; round++) {
 const addon = Math.max(...addonRates);
 const pytorch = Math.max(...pytorchRates);
 const format = (rates: number[]): string => rates.map((r) => r.toFixed(2)).join(', ');
-console.log(`LiLNet training step, batch ${batch}, ${size}x${size}, base width ${width}, ${getNumThreads()} threads`);
-console.log(`  addon (libtorch ${torchVersion()}): best ${addon.toFixed(2)} images/s (rounds: ${format(addonRates)})`);
-console.log(`  PyTorch ${pytorchVersion}: best ${pytorch.toFixed(2)} images/s (rounds: ${format(pytorchRates)})`);
+console.log(
+  `LiLNet training step, batch ${batch}, ${size}x${size}, base width ${width}, ${getNumThreads()} threads`,
+);
+console.log(
+  `  addon (libtorch ${torchVersion()}): best ${addon.toFixed(2)} images/s (rounds: ${format(addonRates)})`,
+);
+console.log(
+  `  PyTorch ${pytorchVersion}: best ${pytorch.toFixed(2)} images/s (rounds: ${format(pytorchRates)})`,
+);
 console.log(`  ratio addon / PyTorch: ${(addon / pytorch).toFixed(2)}x (target >= 0.9x)`);

@@ -29,12 +29,37 @@ const sizePx = Number(sizeArg);
 async function measure(batchSize: number): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'lilnet-bench-train-'));
   try {
-    await generateSynthDataset({ outDir: root, patients: 30, seed: 1, types: ['fnh', 'hem', 'cyst'], size: 256, slices: 12, outputs: ['crops'], testFraction: 0 });
-    const patients = await readAuthorsSplit(join(root, 'crops'), join(root, 'crops', 'fnh_hem_cyst_train.csv'), { task: 'benign' });
+    await generateSynthDataset({
+      outDir: root,
+      patients: 30,
+      seed: 1,
+      types: ['fnh', 'hem', 'cyst'],
+      size: 256,
+      slices: 12,
+      outputs: ['crops'],
+      testFraction: 0,
+    });
+    const patients = await readAuthorsSplit(
+      join(root, 'crops'),
+      join(root, 'crops', 'fnh_hem_cyst_train.csv'),
+      { task: 'benign' },
+    );
     let samples = balanceClasses(samplesOf(patients), (s) => s.label);
     while (samples.length < batchSize * (steps + 1)) samples = [...samples, ...samples];
-    const runner = ClassifierRunner.initialise({ architecture: 'lilnet', numClasses: 3, trunk: parseTrunk(trunkArg) }, 1, 0.01);
-    const streamOptions = { samples, batchSize, sizePx, family: 'subtype' as const, seed: 1, shuffle: true, prefetch: 2 };
+    const runner = ClassifierRunner.initialise(
+      { architecture: 'lilnet', numClasses: 3, trunk: parseTrunk(trunkArg) },
+      1,
+      0.01,
+    );
+    const streamOptions = {
+      samples,
+      batchSize,
+      sizePx,
+      family: 'subtype' as const,
+      seed: 1,
+      shuffle: true,
+      prefetch: 2,
+    };
 
     // (a) Bare engine: batches built first, then only the steps are timed.
     const prepared: Batch[] = [];
@@ -84,12 +109,18 @@ async function measure(batchSize: number): Promise<void> {
 if (process.env.LILNET_BENCH_CHILD) {
   await measure(Number(process.env.LILNET_BENCH_CHILD));
 } else {
-  console.log(`training loop vs bare engine step: ${steps} timed steps, trunk ${trunkArg}, input ${sizePx} px`);
+  console.log(
+    `training loop vs bare engine step: ${steps} timed steps, trunk ${trunkArg}, input ${sizePx} px`,
+  );
   for (const batchSize of batchesArg.split(',').map(Number)) {
-    const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-      env: { ...process.env, LILNET_BENCH_CHILD: String(batchSize), LILNET_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+      {
+        env: { ...process.env, LILNET_BENCH_CHILD: String(batchSize), LILNET_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
     if (child.status !== 0) process.exitCode = 1;
   }
 }

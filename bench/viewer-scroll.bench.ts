@@ -52,7 +52,15 @@ const server = await startServer(defaultConfig({ host: '127.0.0.1', port: 0, dat
 const context = await chromium.launchPersistentContext(join(root, 'profile'), {
   executablePath: '/usr/bin/chromium',
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
   viewport: { width: 1500, height: 1000 },
 });
 try {
@@ -74,16 +82,26 @@ try {
   const page = context.pages()[0] ?? (await context.newPage());
   await page.goto(server.url);
   const api = page.request;
-  const login = await (await api.post(`${server.url}/api/auth/login`, { data: { name: 'bench', password: PASSWORD } })).json();
+  const login = await (
+    await api.post(`${server.url}/api/auth/login`, { data: { name: 'bench', password: PASSWORD } })
+  ).json();
   const headers = { 'x-csrf-token': login.csrfToken, origin: server.url };
-  const created = await (await api.post(`${server.url}/api/cases`, { data: { label: 'scroll bench' }, headers })).json();
+  const created = await (
+    await api.post(`${server.url}/api/cases`, { data: { label: 'scroll bench' }, headers })
+  ).json();
   const multipart: Record<string, { name: string; mimeType: string; buffer: Buffer }> = {};
   for (const name of await readdir(seriesDir)) {
     multipart[name] = { name, mimeType: 'application/dicom', buffer: await readFile(join(seriesDir, name)) };
   }
-  const upload = await api.post(`${server.url}/api/cases/${created.id}/uploads?phase=PVP`, { multipart, headers, timeout: 300_000 });
+  const upload = await api.post(`${server.url}/api/cases/${created.id}/uploads?phase=PVP`, {
+    multipart,
+    headers,
+    timeout: 300_000,
+  });
   if (!upload.ok()) throw new Error(`upload failed: ${await upload.text()}`);
-  const job = await (await api.post(`${server.url}/api/cases/${created.id}/jobs`, { data: { kind: 'ingest' }, headers })).json();
+  const job = await (
+    await api.post(`${server.url}/api/cases/${created.id}/jobs`, { data: { kind: 'ingest' }, headers })
+  ).json();
   await server.context.jobs.whenIdle();
   const finished = server.context.jobs.get(job.id)!;
   if (finished.status !== 'succeeded') throw new Error(`ingest failed: ${finished.error}`);
@@ -115,7 +133,9 @@ try {
     }
     return results;
   })(${slices})`)) as number[][];
-  console.log(`${slices} slices of ${SIZE} x ${SIZE}, int16 Hounsfield units; one step = arrow key to the new slice on the canvas`);
+  console.log(
+    `${slices} slices of ${SIZE} x ${SIZE}, int16 Hounsfield units; one step = arrow key to the new slice on the canvas`,
+  );
   console.log('| pass | steps | p50 ms | p95 ms | max ms | slices/s |');
   console.log('| --- | --- | --- | --- | --- | --- |');
   console.log(`| first (fetching) ${summary(passes[0])}`);

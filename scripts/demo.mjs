@@ -14,12 +14,26 @@ const lilnet = (args) => {
 };
 
 rmSync(outDir, { recursive: true, force: true });
-lilnet(['synth', '--out', join(outDir, 'synth'), '--patients', '1', '--seed', '7', '--slices', '40', '--outputs', 'dicom']);
+lilnet([
+  'synth',
+  '--out',
+  join(outDir, 'synth'),
+  '--patients',
+  '1',
+  '--seed',
+  '7',
+  '--slices',
+  '40',
+  '--outputs',
+  'dicom',
+]);
 
 const casesDir = join(outDir, 'synth', 'cases');
 const [caseName] = readdirSync(casesDir);
 const reportDir = join(outDir, 'report');
 lilnet(['diagnose', join(casesDir, caseName), '--out', reportDir]);
 
-console.log(`\nReport: ${join(reportDir, 'report.html')} (also report.json and overlays/ in the same folder).`);
+console.log(
+  `\nReport: ${join(reportDir, 'report.html')} (also report.json and overlays/ in the same folder).`,
+);
 console.log('The case and the demo models are synthetic: the result shows the pipeline, not a diagnosis.');

@@ -18,7 +18,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { boxIou } from '../src/detect/box.ts';
 import { classifyCrops, listCrops } from '../src/diagnose/classify-stage.ts';
-import { CLASSIFIER_INPUT_SIZE_PX, CROP_MARGIN_FRACTION, CROP_MIN_SIDE_PX, CROP_WINDOW } from '../src/diagnose/crop.ts';
+import {
+  CLASSIFIER_INPUT_SIZE_PX,
+  CROP_MARGIN_FRACTION,
+  CROP_MIN_SIDE_PX,
+  CROP_WINDOW,
+} from '../src/diagnose/crop.ts';
 import { diagnoseCase } from '../src/diagnose/diagnose-case.ts';
 import { buildLesionReports, patientClassification } from '../src/diagnose/lesion-reports.ts';
 import { loadClassifiers } from '../src/diagnose/load-models.ts';
@@ -41,9 +46,12 @@ interface Truth {
 
 const args = process.argv.slice(2);
 const casesDir = args[0];
-const option = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const option = (name: string): string | undefined =>
+  args.includes(name) ? args[args.indexOf(name) + 1] : undefined;
 if (!casesDir || !existsSync(casesDir)) {
-  console.error('usage: node --import tsx scripts/diagnose-phantoms.ts <synth out>/cases [--models <dir>] [--out <dir>] [--json]');
+  console.error(
+    'usage: node --import tsx scripts/diagnose-phantoms.ts <synth out>/cases [--models <dir>] [--out <dir>] [--json]',
+  );
   process.exit(2);
 }
 const outRoot = option('--out') ?? mkdtempSync(join(tmpdir(), 'lilnet-phantom-reports-'));
@@ -54,20 +62,38 @@ const truthBoxesOnly = args.includes('--truth-boxes');
 const models = truthBoxesOnly ? await loadClassifiers(modelsDir) : null;
 
 /** Classifies the true AP and PVP boxes of a case, bypassing the detector. */
-async function classifyTruthBoxes(caseDir: string, truth: Truth, outDir: string): Promise<Classification | null> {
+async function classifyTruthBoxes(
+  caseDir: string,
+  truth: Truth,
+  outDir: string,
+): Promise<Classification | null> {
   const ctCase = await readCase(caseDir);
   const tracks: PhaseTrack[][] = ['AP', 'PVP'].map((phase) => {
     const series = ctCase.series.find((s) => s.phase === phase)!;
     return truth.lesions.map((lesion) => ({
       series,
-      boxes: lesion.boxes[phase].map((b) => ({ sliceIndex: b.slice, confidence: 1, box: { x1: b.x0, y1: b.y0, x2: b.x1, y2: b.y1 } })),
+      boxes: lesion.boxes[phase].map((b) => ({
+        sliceIndex: b.slice,
+        confidence: 1,
+        box: { x1: b.x0, y1: b.y0, x2: b.x1, y2: b.y1 },
+      })),
     }));
   });
   const matched = matchAcrossPhases(tracks);
-  const crops = listCrops(matched, { marginFraction: CROP_MARGIN_FRACTION, minSidePx: CROP_MIN_SIDE_PX, inputSizePx: CLASSIFIER_INPUT_SIZE_PX, window: CROP_WINDOW });
+  const crops = listCrops(matched, {
+    marginFraction: CROP_MARGIN_FRACTION,
+    minSidePx: CROP_MIN_SIDE_PX,
+    inputSizePx: CLASSIFIER_INPUT_SIZE_PX,
+    window: CROP_WINDOW,
+  });
   const outputs = await classifyCrops(crops, models!.classifiers, CROP_WINDOW);
   mkdirSync(join(outDir, 'overlays'), { recursive: true });
-  const { perLesionLogits } = await buildLesionReports({ lesions: matched, outputs, outDir, window: CROP_WINDOW });
+  const { perLesionLogits } = await buildLesionReports({
+    lesions: matched,
+    outputs,
+    outDir,
+    window: CROP_WINDOW,
+  });
   return patientClassification(perLesionLogits);
 }
 
@@ -90,8 +116,17 @@ for (const name of readdirSync(casesDir).sort()) {
     patients++;
     if (patient?.branch === expected) branchCorrect++;
     if (patient?.call === truth.lesionType.toUpperCase()) callCorrect++;
-    rows.push({ case: name, type: truth.lesionType, branch: patient?.branch ?? null, call: patient?.call ?? null, pMalignant: patient?.pMalignant ?? null });
-    if (!args.includes('--json')) console.log(`${name}: ${truth.lesionType}, true boxes classified ${patient?.branch ?? '-'} / ${patient?.call ?? '-'}, P(malignant) ${patient?.pMalignant.toFixed(3)}`);
+    rows.push({
+      case: name,
+      type: truth.lesionType,
+      branch: patient?.branch ?? null,
+      call: patient?.call ?? null,
+      pMalignant: patient?.pMalignant ?? null,
+    });
+    if (!args.includes('--json'))
+      console.log(
+        `${name}: ${truth.lesionType}, true boxes classified ${patient?.branch ?? '-'} / ${patient?.call ?? '-'}, P(malignant) ${patient?.pMalignant.toFixed(3)}`,
+      );
     continue;
   }
   const report = await diagnoseCase(caseDir, { outDir: join(outRoot, name), modelsDir });
@@ -126,9 +161,20 @@ for (const name of readdirSync(casesDir).sort()) {
   patients++;
   if (branch === expectedBranch) branchCorrect++;
   if (call === truth.lesionType.toUpperCase()) callCorrect++;
-  rows.push({ case: name, type: truth.lesionType, trueLesions: truth.lesions.length, found: found.size, reported: report.lesions.length, branch, call, totalMs: report.timingsMs.total });
+  rows.push({
+    case: name,
+    type: truth.lesionType,
+    trueLesions: truth.lesions.length,
+    found: found.size,
+    reported: report.lesions.length,
+    branch,
+    call,
+    totalMs: report.timingsMs.total,
+  });
   if (!args.includes('--json')) {
-    console.log(`${name}: ${truth.lesionType}, lesions ${found.size}/${truth.lesions.length} found, ${report.lesions.length} reported; patient ${branch ?? '-'} / ${call ?? '-'}`);
+    console.log(
+      `${name}: ${truth.lesionType}, lesions ${found.size}/${truth.lesions.length} found, ${report.lesions.length} reported; patient ${branch ?? '-'} / ${call ?? '-'}`,
+    );
   }
 }
 
@@ -141,7 +187,10 @@ const summary = {
     trueLesions,
     reportedLesions: reported,
   },
-  classification: { benignMalignantAccuracy: branchCorrect / patients, sixClassAccuracy: callCorrect / patients },
+  classification: {
+    benignMalignantAccuracy: branchCorrect / patients,
+    sixClassAccuracy: callCorrect / patients,
+  },
   reports: outRoot,
   rows,
 };
@@ -150,6 +199,11 @@ if (args.includes('--json')) {
 } else {
   const pct = (value: number | null): string => (value === null ? 'n/a' : `${(100 * value).toFixed(1)}%`);
   console.log(`\n${patients} phantom cases, reports in ${outRoot}`);
-  if (!truthBoxesOnly) console.log(`detection at IoU ${IOU_THRESHOLD}: recall ${pct(summary.detection.recall)} (${trueFound}/${trueLesions}), precision ${pct(summary.detection.precision)} (${reportedMatched}/${reported})`);
-  console.log(`patient benign/malignant accuracy ${pct(summary.classification.benignMalignantAccuracy)}, six-class accuracy ${pct(summary.classification.sixClassAccuracy)}`);
+  if (!truthBoxesOnly)
+    console.log(
+      `detection at IoU ${IOU_THRESHOLD}: recall ${pct(summary.detection.recall)} (${trueFound}/${trueLesions}), precision ${pct(summary.detection.precision)} (${reportedMatched}/${reported})`,
+    );
+  console.log(
+    `patient benign/malignant accuracy ${pct(summary.classification.benignMalignantAccuracy)}, six-class accuracy ${pct(summary.classification.sixClassAccuracy)}`,
+  );
 }

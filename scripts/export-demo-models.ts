@@ -22,7 +22,9 @@ const RUNS: { run: string; role: Exclude<ModelRole, 'detector'>; classes: string
 
 const [runsDir, modelsDir, trainingCommand] = process.argv.slice(2);
 if (!runsDir || !modelsDir || !trainingCommand) {
-  console.error('usage: node --import tsx scripts/export-demo-models.ts <runs dir> <models dir> <training command>');
+  console.error(
+    'usage: node --import tsx scripts/export-demo-models.ts <runs dir> <models dir> <training command>',
+  );
   process.exit(2);
 }
 
@@ -39,13 +41,19 @@ const manifest: { demo: boolean; trainedOn: string; models: Record<string, unkno
   models: {},
 };
 if (existsSync(join(modelsDir, 'detector.onnx'))) {
-  manifest.models.detector = { file: 'detector.onnx', architecture: 'lilnet detector (YOLOv8 output convention)' };
+  manifest.models.detector = {
+    file: 'detector.onnx',
+    architecture: 'lilnet detector (YOLOv8 output convention)',
+  };
 }
 
 let failed = false;
 for (const { run, role, classes } of RUNS) {
   const runDir = join(runsDir, run);
-  const config = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as { inputSizePx: number; trunk: { baseWidth: number } };
+  const config = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as {
+    inputSizePx: number;
+    trunk: { baseWidth: number };
+  };
   const history = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
     .trim()
     .split('\n')
@@ -54,7 +62,10 @@ for (const { run, role, classes } of RUNS) {
   if (model.format === 'onnx') throw new Error(`${runDir}/best.ckpt is not a checkpoint`);
   // The figures quoted are those of the epoch the best checkpoint was saved at.
   const best = history.find((entry) => entry.epoch === model.meta.epoch);
-  if (!best) throw new Error(`${runDir}/metrics.jsonl has no epoch ${String(model.meta.epoch)}, the epoch of best.ckpt`);
+  if (!best)
+    throw new Error(
+      `${runDir}/metrics.jsonl has no epoch ${String(model.meta.epoch)}, the epoch of best.ckpt`,
+    );
   const summary = `${role}: best epoch ${best.epoch}, held-out phantom patients ${best.valPatients}, AUC ${best.valAuc?.toFixed(3)}, accuracy ${(100 * best.valAccuracy).toFixed(1)}%`;
   if (best.valAuc === null || best.valAuc <= 0.5) {
     console.error(`not exported, no better than chance: ${summary}`);

@@ -40,7 +40,8 @@ export function rotateNearest(plane: Float32Array, size: number, degrees: number
       // Inverse mapping: the source of an output pixel lies at the opposite rotation (y grows downwards).
       const sourceX = Math.round(cos * dx - sin * dy + centre);
       const sourceY = Math.round(sin * dx + cos * dy + centre);
-      if (sourceX >= 0 && sourceX < size && sourceY >= 0 && sourceY < size) out[y * size + x] = plane[sourceY * size + sourceX];
+      if (sourceX >= 0 && sourceX < size && sourceY >= 0 && sourceY < size)
+        out[y * size + x] = plane[sourceY * size + sourceX];
     }
   }
   return out;
@@ -62,7 +63,12 @@ function flipVertical(plane: Float32Array, size: number): void {
 }
 
 /** Applies a family's random transforms to a grey plane of 0..255 values; returns the (possibly new) plane. */
-export function augmentGreyPlane(plane: Float32Array, size: number, family: AugmentationFamily, rng: Rng): Float32Array {
+export function augmentGreyPlane(
+  plane: Float32Array,
+  size: number,
+  family: AugmentationFamily,
+  rng: Rng,
+): Float32Array {
   if (family === 'none') return plane;
   let current = plane;
   if (family === 'subtype') {
@@ -75,7 +81,8 @@ export function augmentGreyPlane(plane: Float32Array, size: number, family: Augm
   current = rotateNearest(current, size, rng.uniform(-90, 90));
   if (rng.bernoulli(0.5)) for (let i = 0; i < current.length; i++) current[i] = 255 - current[i];
   if (rng.bernoulli(0.2)) {
-    for (let i = 0; i < current.length; i++) current[i] = Math.min(255, Math.max(0, current[i] + rng.normal(0, 1)));
+    for (let i = 0; i < current.length; i++)
+      current[i] = Math.min(255, Math.max(0, current[i] + rng.normal(0, 1)));
   }
   if (rng.bernoulli(0.2)) {
     for (let i = 0; i < current.length; i++) {
@@ -89,9 +96,17 @@ export function augmentGreyPlane(plane: Float32Array, size: number, family: Augm
  * Writes one sample's model input `[3, size, size]` into `out` at `offset`: resize (Pillow bilinear), augment
  * with `family` (none for evaluation), replicate to three channels, x / 255, (x - 0.5) / 0.5.
  */
-export function sampleToModelInput(image: Image8, sizePx: number, family: AugmentationFamily, rng: Rng | null, out: Float32Array, offset: number): void {
+export function sampleToModelInput(
+  image: Image8,
+  sizePx: number,
+  family: AugmentationFamily,
+  rng: Rng | null,
+  out: Float32Array,
+  offset: number,
+): void {
   const grey = toGrey(image);
-  const resized = grey.width === sizePx && grey.height === sizePx ? grey : resizeBilinearPil(grey, sizePx, sizePx);
+  const resized =
+    grey.width === sizePx && grey.height === sizePx ? grey : resizeBilinearPil(grey, sizePx, sizePx);
   let plane: Float32Array = Float32Array.from(resized.data);
   if (family !== 'none' && rng) plane = augmentGreyPlane(plane, sizePx, family, rng);
   const planeSize = sizePx * sizePx;

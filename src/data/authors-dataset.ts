@@ -53,9 +53,13 @@ export function parseCropPhases(text: string): CropPhase[] {
     .map((part) => (part === 'NC' ? 'CT' : part));
   const invalid = phases.find((phase) => !CROP_PHASES.includes(phase as CropPhase));
   if (phases.length === 0 || invalid !== undefined) {
-    throw new LilnetError('INVALID_ARGUMENT', `phase list "${text}" contains ${invalid === undefined ? 'no phase' : `unknown phase "${invalid}"`}`, {
-      hint: 'give phases among AP, PVP and NC (or CT), separated by commas, e.g. --phases AP,PVP',
-    });
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `phase list "${text}" contains ${invalid === undefined ? 'no phase' : `unknown phase "${invalid}"`}`,
+      {
+        hint: 'give phases among AP, PVP and NC (or CT), separated by commas, e.g. --phases AP,PVP',
+      },
+    );
   }
   return [...new Set(phases as CropPhase[])];
 }
@@ -78,10 +82,14 @@ export async function readLabelCsv(path: string, task: TaskName): Promise<Labell
   const idColumn = header.indexOf('id');
   const labelColumn = header.indexOf('cancer');
   if (idColumn < 0 || labelColumn < 0) {
-    throw new LilnetError('DATASET_CSV_INVALID', `label CSV ${path} has header "${(rows[0] ?? []).join(',')}" without ID and Cancer columns`, {
-      file: path,
-      hint: 'the first line must name the columns ID and Cancer',
-    });
+    throw new LilnetError(
+      'DATASET_CSV_INVALID',
+      `label CSV ${path} has header "${(rows[0] ?? []).join(',')}" without ID and Cancer columns`,
+      {
+        file: path,
+        hint: 'the first line must name the columns ID and Cancer',
+      },
+    );
   }
   const codes = TASKS[task].classCodes;
   const seen = new Set<string>();
@@ -91,13 +99,20 @@ export async function readLabelCsv(path: string, task: TaskName): Promise<Labell
     const code = (row[labelColumn] ?? '').toLowerCase();
     if (id === '') return;
     if (!codes.includes(code)) {
-      throw new LilnetError('DATASET_CSV_INVALID', `label CSV ${path} line ${index + 2}: Cancer "${row[labelColumn]}" is not one of ${codes.join(', ')} for task ${task}`, {
-        file: path,
-        hint: `use the ${task} task's codes (${codes.join(', ')}) or choose the task whose CSV this is`,
-      });
+      throw new LilnetError(
+        'DATASET_CSV_INVALID',
+        `label CSV ${path} line ${index + 2}: Cancer "${row[labelColumn]}" is not one of ${codes.join(', ')} for task ${task}`,
+        {
+          file: path,
+          hint: `use the ${task} task's codes (${codes.join(', ')}) or choose the task whose CSV this is`,
+        },
+      );
     }
     if (seen.has(id)) {
-      throw new LilnetError('DATASET_CSV_INVALID', `label CSV ${path} lists patient ${id} twice`, { file: path, hint: 'keep one row per patient' });
+      throw new LilnetError('DATASET_CSV_INVALID', `label CSV ${path} lists patient ${id} twice`, {
+        file: path,
+        hint: 'keep one row per patient',
+      });
     }
     seen.add(id);
     patients.push({ id, code });
@@ -115,12 +130,18 @@ async function isDirectory(path: string): Promise<boolean> {
 }
 
 /** Lists the crops of one patient for the selected phases, sorted by phase then file name. */
-export async function listPatientCrops(root: string, patientId: string, phases: readonly CropPhase[]): Promise<{ phase: CropPhase; path: string }[]> {
+export async function listPatientCrops(
+  root: string,
+  patientId: string,
+  phases: readonly CropPhase[],
+): Promise<{ phase: CropPhase; path: string }[]> {
   const crops: { phase: CropPhase; path: string }[] = [];
   for (const phase of phases) {
     const folder = join(root, patientId, phase);
     if (!(await isDirectory(folder))) continue;
-    const names = (await readdir(folder)).filter((name) => IMAGE_EXTENSIONS.has(extname(name).toLowerCase())).sort();
+    const names = (await readdir(folder))
+      .filter((name) => IMAGE_EXTENSIONS.has(extname(name).toLowerCase()))
+      .sort();
     for (const name of names) crops.push({ phase, path: join(folder, name) });
   }
   return crops;
@@ -134,7 +155,11 @@ export interface ReadSplitOptions {
 }
 
 /** Reads the patients of one CSV file with their crops; every crop of a patient carries the patient's label. */
-export async function readAuthorsSplit(root: string, csvPath: string, options: ReadSplitOptions): Promise<PatientEntry[]> {
+export async function readAuthorsSplit(
+  root: string,
+  csvPath: string,
+  options: ReadSplitOptions,
+): Promise<PatientEntry[]> {
   const phases = options.phases ?? DEFAULT_CROP_PHASES;
   const codes = TASKS[options.task].classCodes;
   const listed = await readLabelCsv(csvPath, options.task);
@@ -150,12 +175,17 @@ export async function readAuthorsSplit(root: string, csvPath: string, options: R
     patients.push({ id, label, samples: crops.map((crop) => ({ ...crop, patientId: id, label })) });
   }
   if (missing.length > 0) {
-    const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
+    const shown =
+      missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
     if ((options.missingPatients ?? 'error') === 'error') {
-      throw new LilnetError('DATASET_INVALID', `${missing.length} patients of ${csvPath} have no ${phases.join('/')} crops under ${root}: ${shown}`, {
-        file: csvPath,
-        hint: `each listed patient needs <root>/<ID>/${phases[0]}/*.png|bmp|jpg; check --phases and the IDs`,
-      });
+      throw new LilnetError(
+        'DATASET_INVALID',
+        `${missing.length} patients of ${csvPath} have no ${phases.join('/')} crops under ${root}: ${shown}`,
+        {
+          file: csvPath,
+          hint: `each listed patient needs <root>/<ID>/${phases[0]}/*.png|bmp|jpg; check --phases and the IDs`,
+        },
+      );
     }
     log.warn({ file: csvPath, missing: missing.length }, 'patients without crops skipped');
   }
@@ -179,9 +209,13 @@ export function assertDisjointPatients(splits: Record<string, readonly PatientEn
     for (const patient of patients) {
       const other = owner.get(patient.id);
       if (other !== undefined && other !== name) {
-        throw new LilnetError('DATASET_INVALID', `patient ${patient.id} is in both the ${other} and the ${name} split`, {
-          hint: 'a patient must belong to one split only; remove it from one of the CSV files',
-        });
+        throw new LilnetError(
+          'DATASET_INVALID',
+          `patient ${patient.id} is in both the ${other} and the ${name} split`,
+          {
+            hint: 'a patient must belong to one split only; remove it from one of the CSV files',
+          },
+        );
       }
       owner.set(patient.id, name);
     }

@@ -57,25 +57,36 @@ export function parseCaseTruth(caseId: string, folder: string, file: string, tex
   } catch (error) {
     throw invalid(file, `not valid JSON (${(error as Error).message})`);
   }
-  if (!Array.isArray(document.lesions) || document.lesions.length === 0) throw invalid(file, 'has no "lesions" array');
-  const lesions: CaseLesion[] = document.lesions.map((raw: { type?: unknown; boxes?: unknown }, index: number) => {
-    const type = String(raw.type ?? '').toLowerCase() as LesionType;
-    if (!LESION_TYPES.includes(type)) throw invalid(file, `lesion ${index} has type "${String(raw.type)}", not one of ${LESION_TYPES.join(', ')}`);
-    const boxes: Partial<Record<Phase, PixelBox[]>> = {};
-    for (const [phase, list] of Object.entries((raw.boxes ?? {}) as Record<string, unknown>)) {
-      if (!Array.isArray(list)) throw invalid(file, `lesion ${index} boxes of ${phase} are not an array`);
-      boxes[phase.toUpperCase() as Phase] = list.map((box: PixelBox) => {
-        const values = [box.slice, box.x0, box.y0, box.x1, box.y1];
-        if (!values.every(Number.isInteger) || box.x1 <= box.x0 || box.y1 <= box.y0 || box.slice < 0) {
-          throw invalid(file, `lesion ${index} has an invalid ${phase} box ${JSON.stringify(box)}`);
-        }
-        return box;
-      });
-    }
-    return { type, boxes };
-  });
+  if (!Array.isArray(document.lesions) || document.lesions.length === 0)
+    throw invalid(file, 'has no "lesions" array');
+  const lesions: CaseLesion[] = document.lesions.map(
+    (raw: { type?: unknown; boxes?: unknown }, index: number) => {
+      const type = String(raw.type ?? '').toLowerCase() as LesionType;
+      if (!LESION_TYPES.includes(type))
+        throw invalid(
+          file,
+          `lesion ${index} has type "${String(raw.type)}", not one of ${LESION_TYPES.join(', ')}`,
+        );
+      const boxes: Partial<Record<Phase, PixelBox[]>> = {};
+      for (const [phase, list] of Object.entries((raw.boxes ?? {}) as Record<string, unknown>)) {
+        if (!Array.isArray(list)) throw invalid(file, `lesion ${index} boxes of ${phase} are not an array`);
+        boxes[phase.toUpperCase() as Phase] = list.map((box: PixelBox) => {
+          const values = [box.slice, box.x0, box.y0, box.x1, box.y1];
+          if (!values.every(Number.isInteger) || box.x1 <= box.x0 || box.y1 <= box.y0 || box.slice < 0) {
+            throw invalid(file, `lesion ${index} has an invalid ${phase} box ${JSON.stringify(box)}`);
+          }
+          return box;
+        });
+      }
+      return { type, boxes };
+    },
+  );
   const lesionType = String(document.lesionType ?? lesions[0].type).toLowerCase() as LesionType;
-  if (!LESION_TYPES.includes(lesionType)) throw invalid(file, `lesionType "${String(document.lesionType)}" is not one of ${LESION_TYPES.join(', ')}`);
+  if (!LESION_TYPES.includes(lesionType))
+    throw invalid(
+      file,
+      `lesionType "${String(document.lesionType)}" is not one of ${LESION_TYPES.join(', ')}`,
+    );
   return { caseId, folder, lesionType, lesions };
 }
 
@@ -109,10 +120,16 @@ function seriesWindow(series: Series, window: DisplayWindow): DisplayWindow {
 }
 
 /** Writes the authors' crop layout for the cases of `root` into `outRoot`; every case goes to the train CSV files. */
-export async function writeCropsFromCases(root: string, outRoot: string, options: CropsFromCasesOptions): Promise<{ cases: number; crops: number }> {
+export async function writeCropsFromCases(
+  root: string,
+  outRoot: string,
+  options: CropsFromCasesOptions,
+): Promise<{ cases: number; crops: number }> {
   const cases = await listCases(root);
   if (cases.length === 0) {
-    throw new LilnetError('DATASET_INVALID', `no case folder with lesions.json or truth.json under ${root}`, { hint: 'give the authors\' crop layout or case folders with lesion boxes' });
+    throw new LilnetError('DATASET_INVALID', `no case folder with lesions.json or truth.json under ${root}`, {
+      hint: "give the authors' crop layout or case folders with lesion boxes",
+    });
   }
   let crops = 0;
   for (const truth of cases) {
@@ -130,24 +147,40 @@ export async function writeCropsFromCases(root: string, outRoot: string, options
       for (const [lesionIndex, lesion] of truth.lesions.entries()) {
         for (const box of lesion.boxes[phase] ?? []) {
           if (box.slice >= slices || box.x1 > columns || box.y1 > rows) {
-            throw new LilnetError('DATASET_INVALID', `case ${truth.caseId}: ${phase} box ${JSON.stringify(box)} lies outside the ${columns} x ${rows} x ${slices} series`, {
-              hint: 'boxes are pixel coordinates of the slice order readCase returns',
-            });
+            throw new LilnetError(
+              'DATASET_INVALID',
+              `case ${truth.caseId}: ${phase} box ${JSON.stringify(box)} lies outside the ${columns} x ${rows} x ${slices} series`,
+              {
+                hint: 'boxes are pixel coordinates of the slice order readCase returns',
+              },
+            );
           }
           // Square crops need a square image side; the shorter side bounds them.
           const [x0, y0, side] = cropSquare(box, Math.min(columns, rows), options.cropMarginFraction);
           const grey = applyWindow(sliceView(series, box.slice), seriesWindow(series, options.window));
           const pixels = new Uint8Array(side * side);
-          for (let row = 0; row < side; row++) pixels.set(grey.subarray((y0 + row) * columns + x0, (y0 + row) * columns + x0 + side), row * side);
+          for (let row = 0; row < side; row++)
+            pixels.set(
+              grey.subarray((y0 + row) * columns + x0, (y0 + row) * columns + x0 + side),
+              row * side,
+            );
           const name = `IMG-${phase}-${String(box.slice + 1).padStart(5, '0')}_${lesionIndex}.png`;
-          await sharp(Buffer.from(pixels), { raw: { width: side, height: side, channels: 1 } }).toColourspace('b-w').png().toFile(join(outRoot, truth.caseId, folderName, name));
+          await sharp(Buffer.from(pixels), { raw: { width: side, height: side, channels: 1 } })
+            .toColourspace('b-w')
+            .png()
+            .toFile(join(outRoot, truth.caseId, folderName, name));
           crops++;
         }
       }
     }
   }
   for (const task of Object.keys(TASKS) as TaskName[]) {
-    const rows = ['ID,Cancer', ...cases.filter((c) => TASKS[task].lesionTypes.includes(c.lesionType)).map((c) => `${c.caseId},${taskCodeOf(task, c.lesionType)}`)];
+    const rows = [
+      'ID,Cancer',
+      ...cases
+        .filter((c) => TASKS[task].lesionTypes.includes(c.lesionType))
+        .map((c) => `${c.caseId},${taskCodeOf(task, c.lesionType)}`),
+    ];
     await writeFile(join(outRoot, `${TASKS[task].csvStem}_train.csv`), `${rows.join('\n')}\n`);
   }
   log.info({ cases: cases.length, crops }, 'crops cut from cases');

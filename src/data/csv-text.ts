@@ -12,7 +12,10 @@ export function decodeCsvBytes(bytes: Uint8Array): { text: string; encoding: Csv
     const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     return { text: text.startsWith('\uFEFF') ? text.slice(1) : text, encoding: 'utf-8' };
   } catch {
-    return { text: iconv.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'gbk'), encoding: 'gbk' };
+    return {
+      text: iconv.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'gbk'),
+      encoding: 'gbk',
+    };
   }
 }
 

@@ -72,7 +72,13 @@ export interface BatchStreamOptions {
 }
 
 /** Assembles one batch from sample positions `[start, end)` of the order. */
-async function buildBatch(options: BatchStreamOptions, order: readonly number[], start: number, end: number, cache: ImageCache): Promise<Batch> {
+async function buildBatch(
+  options: BatchStreamOptions,
+  order: readonly number[],
+  start: number,
+  end: number,
+  cache: ImageCache,
+): Promise<Batch> {
   const count = end - start;
   const perImage = 3 * options.sizePx * options.sizePx;
   const images = new Float32Array(count * perImage);
@@ -80,7 +86,8 @@ async function buildBatch(options: BatchStreamOptions, order: readonly number[],
   const sampleIndices = order.slice(start, end);
   const decoded = await Promise.all(sampleIndices.map((index) => cache.get(options.samples[index].path)));
   for (let i = 0; i < count; i++) {
-    const rng = options.family === 'none' ? null : new Rng(hashSeed(options.seed, 0xa06, options.epoch, start + i));
+    const rng =
+      options.family === 'none' ? null : new Rng(hashSeed(options.seed, 0xa06, options.epoch, start + i));
     sampleToModelInput(decoded[i], options.sizePx, options.family, rng, images, i * perImage);
     labels[i] = options.samples[sampleIndices[i]].label;
   }
@@ -91,7 +98,9 @@ async function buildBatch(options: BatchStreamOptions, order: readonly number[],
 export async function* batchStream(options: BatchStreamOptions): AsyncGenerator<Batch> {
   const cache = options.cache ?? new ImageCache();
   const count = options.samples.length;
-  const order = options.shuffle ? epochOrder(count, options.seed, options.epoch) : Array.from({ length: count }, (_, i) => i);
+  const order = options.shuffle
+    ? epochOrder(count, options.seed, options.epoch)
+    : Array.from({ length: count }, (_, i) => i);
   const starts: number[] = [];
   for (let start = 0; start < count; start += options.batchSize) starts.push(start);
   const prefetch = Math.max(1, options.prefetch ?? 2);

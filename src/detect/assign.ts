@@ -77,9 +77,16 @@ export function assignTargets(boxes: readonly Box[], anchors: AnchorGrid, regMax
     const boxIndex = assigned[anchor];
     if (boxIndex < 0) continue;
     positiveCount++;
-    const sides = sideDistances(boxes[boxIndex], anchors.x[anchor], anchors.y[anchor], anchors.stride[anchor]);
+    const sides = sideDistances(
+      boxes[boxIndex],
+      anchors.x[anchor],
+      anchors.y[anchor],
+      anchors.stride[anchor],
+    );
     // The fallback anchor may sit outside a tiny box; its distances are clamped to the expressible range.
-    sides.forEach((value, side) => (distances[side * count + anchor] = Math.min(Math.max(value, 0), maxDistance)));
+    sides.forEach(
+      (value, side) => (distances[side * count + anchor] = Math.min(Math.max(value, 0), maxDistance)),
+    );
   }
   return { assigned, distances, positiveCount };
 }

@@ -29,7 +29,10 @@ function flipTile(tile: Tile, size: number): Tile {
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) pixels[y * size + x] = tile.pixels[y * size + (size - 1 - x)];
   }
-  return { pixels, boxes: tile.boxes.map((box) => ({ x1: size - box.x2, y1: box.y1, x2: size - box.x1, y2: box.y2 })) };
+  return {
+    pixels,
+    boxes: tile.boxes.map((box) => ({ x1: size - box.x2, y1: box.y1, x2: size - box.x1, y2: box.y2 })),
+  };
 }
 
 function toTile(sample: LetterboxedSample, size: number): Tile {
@@ -38,7 +41,12 @@ function toTile(sample: LetterboxedSample, size: number): Tile {
   return { pixels, boxes: sample.boxes.map((box) => ({ ...box })) };
 }
 
-function mosaic(samples: readonly LetterboxedSample[], size: number, rng: Rng, flipProbability: number): Tile {
+function mosaic(
+  samples: readonly LetterboxedSample[],
+  size: number,
+  rng: Rng,
+  flipProbability: number,
+): Tile {
   const centreX = Math.round(rng.uniform(0.3, 0.7) * size);
   const centreY = Math.round(rng.uniform(0.3, 0.7) * size);
   const regions = [
@@ -59,7 +67,12 @@ function mosaic(samples: readonly LetterboxedSample[], size: number, rng: Rng, f
     const scaleX = region.width / size;
     const scaleY = region.height / size;
     for (const box of tile.boxes) {
-      const mapped = { x1: region.x + box.x1 * scaleX, y1: region.y + box.y1 * scaleY, x2: region.x + box.x2 * scaleX, y2: region.y + box.y2 * scaleY };
+      const mapped = {
+        x1: region.x + box.x1 * scaleX,
+        y1: region.y + box.y1 * scaleY,
+        x2: region.x + box.x2 * scaleX,
+        y2: region.y + box.y2 * scaleY,
+      };
       if (mapped.x2 - mapped.x1 >= MIN_BOX_SIDE && mapped.y2 - mapped.y1 >= MIN_BOX_SIDE) boxes.push(mapped);
     }
   });

@@ -38,9 +38,12 @@ export function decodeYoloOutput(
   }
   const [batch, rows, anchors] = dims;
   if (output.length !== batch * rows * anchors) {
-    throw new RangeError(`output has ${output.length} values, shape [${dims.join(', ')}] needs ${batch * rows * anchors}`);
+    throw new RangeError(
+      `output has ${output.length} values, shape [${dims.join(', ')}] needs ${batch * rows * anchors}`,
+    );
   }
-  if (batchIndex < 0 || batchIndex >= batch) throw new RangeError(`batch index ${batchIndex} outside [0, ${batch})`);
+  if (batchIndex < 0 || batchIndex >= batch)
+    throw new RangeError(`batch index ${batchIndex} outside [0, ${batch})`);
   const threshold = options.confidenceThreshold ?? DEFAULT_CONFIDENCE_THRESHOLD;
   const classes = rows - 4;
   const base = batchIndex * rows * anchors;
@@ -61,7 +64,11 @@ export function decodeYoloOutput(
     const width = output[base + 2 * anchors + anchor];
     const height = output[base + 3 * anchors + anchor];
     if (!(width > 0 && height > 0)) continue;
-    candidates.push({ ...boxFromCentre(centreX, centreY, width, height), score: bestScore, classId: bestClass });
+    candidates.push({
+      ...boxFromCentre(centreX, centreY, width, height),
+      score: bestScore,
+      classId: bestClass,
+    });
   }
   return nonMaxSuppression(candidates, {
     iouThreshold: options.nmsIouThreshold ?? DEFAULT_NMS_IOU_THRESHOLD,

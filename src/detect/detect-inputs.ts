@@ -34,7 +34,12 @@ export interface DetectionInput {
   warnings: string[];
 }
 
-function greyFromValues(values: Float32Array, width: number, height: number, window: DisplayWindow): GreySlice {
+function greyFromValues(
+  values: Float32Array,
+  width: number,
+  height: number,
+  window: DisplayWindow,
+): GreySlice {
   const bytes = applyWindow(values, window);
   const pixels = new Float32Array(bytes.length);
   for (let index = 0; index < bytes.length; index++) pixels[index] = bytes[index] / 255;
@@ -72,22 +77,37 @@ export async function readDetectionInputs(
       continue;
     }
     if (!options.forceCase && isFolder && !isCaseFolder(path)) {
-      const files = orderSliceFiles(readdirSync(path).filter(isSliceImageFile).map((name) => join(path, name)));
+      const files = orderSliceFiles(
+        readdirSync(path)
+          .filter(isSliceImageFile)
+          .map((name) => join(path, name)),
+      );
       for (const file of files) input.slices.push(await readStandaloneSlice(file));
       continue;
     }
 
     const ctCase = await readCase(path);
-    input.warnings.push(...ctCase.warnings, ...ctCase.failedFiles.map((failed) => `${failed.file}: ${failed.reason}`));
+    input.warnings.push(
+      ...ctCase.warnings,
+      ...ctCase.failedFiles.map((failed) => `${failed.file}: ${failed.reason}`),
+    );
     for (const series of ctCase.series) {
       const notCt = notCtReason(series);
-      if (notCt) input.warnings.push(`series ${series.id}: ${notCt}; the detector was trained on CT slices, so its boxes there mean little`);
+      if (notCt)
+        input.warnings.push(
+          `series ${series.id}: ${notCt}; the detector was trained on CT slices, so its boxes there mean little`,
+        );
       input.series.push(series);
       const [width, height, sliceCount] = series.geometry.dimensions;
       const window = series.unit === 'HU' ? options.hounsfieldWindow : defaultWindow(series);
       for (let z = 0; z < sliceCount; z++) {
         const file = series.sliceFiles.length === sliceCount ? series.sliceFiles[z] : `${series.id}#${z}`;
-        input.slices.push({ file, grey: greyFromValues(sliceView(series, z), width, height, window), series, sliceIndex: z });
+        input.slices.push({
+          file,
+          grey: greyFromValues(sliceView(series, z), width, height, window),
+          series,
+          sliceIndex: z,
+        });
       }
     }
   }
@@ -101,14 +121,16 @@ export async function readDetectionInputs(
 
 /** Returns why a series is not a CT image series (another modality, or a segmentation), or null. */
 function notCtReason(series: Series): string | null {
-  if (series.modality && series.modality.toUpperCase() !== 'CT') return `its modality is ${series.modality}, not CT`;
+  if (series.modality && series.modality.toUpperCase() !== 'CT')
+    return `its modality is ${series.modality}, not CT`;
   if (series.unit === 'label') return 'it holds segment labels, not an image';
   return null;
 }
 
 async function readStandaloneSlice(file: string): Promise<DetectionSlice> {
   const image = await decodeSliceImage(file);
-  const window: DisplayWindow = image.bitDepth === 16 ? rangeWindow(image.values) : { centre: 128, width: 256 };
+  const window: DisplayWindow =
+    image.bitDepth === 16 ? rangeWindow(image.values) : { centre: 128, width: 256 };
   return { file, grey: greyFromValues(image.values, image.width, image.height, window) };
 }
 

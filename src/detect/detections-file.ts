@@ -48,7 +48,8 @@ export function parseDetectionsDocument(text: string, file: string): DetectionsD
   slices.forEach((slice: unknown, index: number) => {
     const entry = slice as Partial<SliceDetectionsEntry>;
     if (typeof entry?.file !== 'string') throw invalid(file, `slices[${index}] has no "file" string`);
-    if (!(Number(entry.width) > 0 && Number(entry.height) > 0)) throw invalid(file, `slices[${index}] has no positive "width" and "height"`);
+    if (!(Number(entry.width) > 0 && Number(entry.height) > 0))
+      throw invalid(file, `slices[${index}] has no positive "width" and "height"`);
     if (!Array.isArray(entry.boxes)) throw invalid(file, `slices[${index}] has no "boxes" array`);
     entry.boxes.forEach((box, boxIndex) => {
       const values = [box?.x1, box?.y1, box?.x2, box?.y2, box?.score];
@@ -82,10 +83,14 @@ export function readPredictions(path: string): Map<string, PredictedBox[]> {
         key,
         labels.map((label) => {
           if (label.score === undefined) {
-            throw new LilnetError('DETECTION_LABEL_INVALID', `prediction file ${key}.txt has a line without a score`, {
-              hint: 'prediction files need a sixth column, the confidence (Ultralytics save_conf=True)',
-              file: path,
-            });
+            throw new LilnetError(
+              'DETECTION_LABEL_INVALID',
+              `prediction file ${key}.txt has a line without a score`,
+              {
+                hint: 'prediction files need a sixth column, the confidence (Ultralytics save_conf=True)',
+                file: path,
+              },
+            );
           }
           return { ...yoloLabelToBox(label, 1, 1), score: label.score };
         }),

@@ -70,7 +70,8 @@ export function writeDetectorCheckpoint(file: string, checkpoint: DetectorCheckp
     writeSync(descriptor, Buffer.from(MAGIC, 'ascii'));
     writeSync(descriptor, length);
     writeSync(descriptor, headerBytes);
-    for (const blob of blobs) writeSync(descriptor, new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength));
+    for (const blob of blobs)
+      writeSync(descriptor, new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength));
     fsyncSync(descriptor);
   } finally {
     closeSync(descriptor);
@@ -103,14 +104,16 @@ export function readDetectorCheckpoint(file: string): DetectorCheckpoint {
   } catch (error) {
     throw invalid(`the header is not JSON (${(error as Error).message})`);
   }
-  if (header.format !== 'lilnet-detector' || !Array.isArray(header.tensors)) throw invalid('the header lacks its tensor table');
+  if (header.format !== 'lilnet-detector' || !Array.isArray(header.tensors))
+    throw invalid('the header lacks its tensor table');
 
   let offset = headerStart + headerLength;
   const parameters: CheckpointTensor[] = [];
   const momentum: (CheckpointTensor | null)[] = new Array(header.momentumCount ?? 0).fill(null);
   for (const entry of header.tensors) {
     const count = entry.shape.reduce((product, size) => product * size, 1);
-    if (offset + 4 * count > bytes.length) throw invalid(`tensor ${entry.name} runs past the end of the file (truncated?)`);
+    if (offset + 4 * count > bytes.length)
+      throw invalid(`tensor ${entry.name} runs past the end of the file (truncated?)`);
     const data = new Float32Array(count);
     new Uint8Array(data.buffer).set(bytes.subarray(offset, offset + 4 * count));
     offset += 4 * count;

@@ -34,7 +34,10 @@ export function detectorLoss<T>(
 ): DetectorLossTerms<T> {
   const batch = targets.length;
   const anchors = strides.length;
-  const positives = Math.max(1, targets.reduce((sum, target) => sum + target.positiveCount, 0));
+  const positives = Math.max(
+    1,
+    targets.reduce((sum, target) => sum + target.positiveCount, 0),
+  );
 
   // Class loss: -(y log sigmoid(x) + (1 - y) log sigmoid(-x)) with log-softmax over the pair [0, x].
   const classWeights = new Float32Array(batch * 2 * anchors);
@@ -67,16 +70,28 @@ export function detectorLoss<T>(
 
   const zeros = ops.constant(new Float32Array(batch * anchors), [batch, 1, anchors], 'zeros');
   const pairLogSigmoid = ops.logSoftmax(ops.concat([zeros, prediction.classLogits], 1), 1);
-  const classSum = ops.sum(ops.mul(pairLogSigmoid, ops.constant(classWeights, [batch, 2, anchors], 'class_targets')), [0, 1, 2]);
+  const classSum = ops.sum(
+    ops.mul(pairLogSigmoid, ops.constant(classWeights, [batch, 2, anchors], 'class_targets')),
+    [0, 1, 2],
+  );
   const classLoss = ops.mulScalar(classSum, -1 / positives);
 
-  const difference = ops.sub(prediction.distances, ops.constant(targetDistances, [batch, 4, anchors], 'distance_targets'));
+  const difference = ops.sub(
+    prediction.distances,
+    ops.constant(targetDistances, [batch, 4, anchors], 'distance_targets'),
+  );
   const absolute = ops.add(ops.relu(difference), ops.relu(ops.mulScalar(difference, -1)));
-  const boxSum = ops.sum(ops.mul(absolute, ops.constant(sideWeights, [batch, 4, anchors], 'side_weights')), [0, 1, 2]);
+  const boxSum = ops.sum(
+    ops.mul(absolute, ops.constant(sideWeights, [batch, 4, anchors], 'side_weights')),
+    [0, 1, 2],
+  );
   const boxLoss = ops.mulScalar(boxSum, 1 / (4 * positives));
 
   const logBins = ops.logSoftmax(prediction.distanceLogits, 2);
-  const binSum = ops.sum(ops.mul(logBins, ops.constant(binWeights, [batch, 4, regMax, anchors], 'bin_targets')), [0, 1, 2, 3]);
+  const binSum = ops.sum(
+    ops.mul(logBins, ops.constant(binWeights, [batch, 4, regMax, anchors], 'bin_targets')),
+    [0, 1, 2, 3],
+  );
   const distributionLoss = ops.mulScalar(binSum, -1 / (4 * positives));
 
   const total = ops.add(

@@ -46,11 +46,15 @@ export async function openDetector(modelPath?: string): Promise<DetectorSession>
   const path = modelPath ?? DEFAULT_DETECTOR_PATH;
   if (!existsSync(path)) {
     if (modelPath === undefined) {
-      throw new LilnetError('DETECTOR_MODEL_NOT_FOUND', `no detector given and no default detector at ${DEFAULT_DETECTOR_PATH}`, {
-        hint:
-          'pass --model <detector.onnx | best.ckpt>: train one with `lilnet train-detector --data <yolo root> --out <run>` ' +
-          '(phantom data from `lilnet synth`), or export an Ultralytics YOLOv8 detector with `yolo export format=onnx`',
-      });
+      throw new LilnetError(
+        'DETECTOR_MODEL_NOT_FOUND',
+        `no detector given and no default detector at ${DEFAULT_DETECTOR_PATH}`,
+        {
+          hint:
+            'pass --model <detector.onnx | best.ckpt>: train one with `lilnet train-detector --data <yolo root> --out <run>` ' +
+            '(phantom data from `lilnet synth`), or export an Ultralytics YOLOv8 detector with `yolo export format=onnx`',
+        },
+      );
     }
     throw new LilnetError('FILE_NOT_FOUND', `detector model ${path} not found`, {
       hint: 'pass an ONNX detector or a checkpoint from a `lilnet train-detector` run folder',
@@ -58,25 +62,38 @@ export async function openDetector(modelPath?: string): Promise<DetectorSession>
     });
   }
   const bytes = readFileSync(path);
-  const modelBytes = isDetectorCheckpoint(bytes) ? exportDetectorOnnx(readDetectorCheckpoint(path)) : new Uint8Array(bytes);
+  const modelBytes = isDetectorCheckpoint(bytes)
+    ? exportDetectorOnnx(readDetectorCheckpoint(path))
+    : new Uint8Array(bytes);
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(modelBytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
-  } catch (error) {
-    throw new LilnetError('DETECTOR_MODEL_INVALID', `ONNX Runtime cannot load detector ${path}: ${(error as Error).message}`, {
-      hint: 'pass a complete ONNX file (opset 17 or lower) or a lilnet detector checkpoint',
-      file: path,
-      cause: error,
+    session = await ort.InferenceSession.create(modelBytes, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
     });
+  } catch (error) {
+    throw new LilnetError(
+      'DETECTOR_MODEL_INVALID',
+      `ONNX Runtime cannot load detector ${path}: ${(error as Error).message}`,
+      {
+        hint: 'pass a complete ONNX file (opset 17 or lower) or a lilnet detector checkpoint',
+        file: path,
+        cause: error,
+      },
+    );
   }
   const metadata = session.inputMetadata[0];
   const shape = metadata && metadata.isTensor ? metadata.shape : [];
   if (session.inputNames.length !== 1 || shape.length !== 4) {
     await session.release();
-    throw new LilnetError('DETECTOR_MODEL_INVALID', `detector ${path} must take one input [batch, channels, S, S], found ${session.inputNames.length} inputs`, {
-      hint: 'YOLOv8 detectors exported by Ultralytics and lilnet detectors take one image tensor',
-      file: path,
-    });
+    throw new LilnetError(
+      'DETECTOR_MODEL_INVALID',
+      `detector ${path} must take one input [batch, channels, S, S], found ${session.inputNames.length} inputs`,
+      {
+        hint: 'YOLOv8 detectors exported by Ultralytics and lilnet detectors take one image tensor',
+        file: path,
+      },
+    );
   }
   const inputSize = staticDim(shape, 3) ?? staticDim(shape, 2) ?? FALLBACK_INPUT_SIZE;
   const channels = staticDim(shape, 1) ?? 3;
@@ -95,21 +112,31 @@ export async function openDetector(modelPath?: string): Promise<DetectorSession>
       if (padded !== input) padded.set(input);
       let output: ort.Tensor;
       try {
-        const results = await session.run({ [inputName]: new ort.Tensor('float32', padded, [batch, channels, inputSize, inputSize]) });
+        const results = await session.run({
+          [inputName]: new ort.Tensor('float32', padded, [batch, channels, inputSize, inputSize]),
+        });
         output = results[outputName] as ort.Tensor;
       } catch (error) {
-        throw new LilnetError('DETECTOR_MODEL_INVALID', `running detector ${path} failed: ${(error as Error).message}`, {
-          hint: `the detector must take [batch, ${channels}, ${inputSize}, ${inputSize}] float32 input`,
-          file: path,
-          cause: error,
-        });
+        throw new LilnetError(
+          'DETECTOR_MODEL_INVALID',
+          `running detector ${path} failed: ${(error as Error).message}`,
+          {
+            hint: `the detector must take [batch, ${channels}, ${inputSize}, ${inputSize}] float32 input`,
+            file: path,
+            cause: error,
+          },
+        );
       }
       const dims = output.dims.map(Number);
       if (dims.length !== 3 || dims[1] < 5) {
-        throw new LilnetError('DETECTOR_MODEL_INVALID', `detector ${path} outputs shape [${dims.join(', ')}], not [batch, 4 + classes, anchors]`, {
-          hint: 'export Ultralytics models with `yolo export format=onnx` and without NMS (nms=False)',
-          file: path,
-        });
+        throw new LilnetError(
+          'DETECTOR_MODEL_INVALID',
+          `detector ${path} outputs shape [${dims.join(', ')}], not [batch, 4 + classes, anchors]`,
+          {
+            hint: 'export Ultralytics models with `yolo export format=onnx` and without NMS (nms=False)',
+            file: path,
+          },
+        );
       }
       return { data: output.data as Float32Array, dims };
     },

@@ -66,8 +66,14 @@ export interface DetectionEvaluation {
  * Matches the predictions of one image to its truth boxes. Returns, for each prediction in the given order,
  * the index of the matched truth box or -1.
  */
-export function matchImage(truth: readonly Box[], predictions: readonly PredictedBox[], iouThreshold: number): number[] {
-  const order = predictions.map((_, index) => index).sort((a, b) => predictions[b].score - predictions[a].score || a - b);
+export function matchImage(
+  truth: readonly Box[],
+  predictions: readonly PredictedBox[],
+  iouThreshold: number,
+): number[] {
+  const order = predictions
+    .map((_, index) => index)
+    .sort((a, b) => predictions[b].score - predictions[a].score || a - b);
   const taken = new Array<boolean>(truth.length).fill(false);
   const matches = new Array<number>(predictions.length).fill(-1);
   for (const index of order) {
@@ -95,7 +101,8 @@ function countsFrom(truePositives: number, falsePositives: number, falseNegative
   const precision = predicted > 0 ? truePositives / predicted : null;
   const recall = actual > 0 ? truePositives / actual : null;
   let f1: number | null = null;
-  if (precision !== null && recall !== null) f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+  if (precision !== null && recall !== null)
+    f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
   return { truePositives, falsePositives, falseNegatives, precision, recall, f1 };
 }
 
@@ -156,7 +163,9 @@ export function precisionRecallCurve(
   for (const image of images) {
     truthCount += image.truth.length;
     const matches = matchImage(image.truth, image.predictions, iouThreshold);
-    image.predictions.forEach((prediction, index) => scored.push({ score: prediction.score, truePositive: matches[index] >= 0 }));
+    image.predictions.forEach((prediction, index) =>
+      scored.push({ score: prediction.score, truePositive: matches[index] >= 0 }),
+    );
   }
   if (truthCount === 0) return { curve: [], averagePrecision: null };
   scored.sort((a, b) => b.score - a.score);
@@ -165,7 +174,11 @@ export function precisionRecallCurve(
   let truePositives = 0;
   for (let index = 0; index < scored.length; index++) {
     if (scored[index].truePositive) truePositives += 1;
-    curve.push({ score: scored[index].score, precision: truePositives / (index + 1), recall: truePositives / truthCount });
+    curve.push({
+      score: scored[index].score,
+      precision: truePositives / (index + 1),
+      recall: truePositives / truthCount,
+    });
   }
 
   let averagePrecision = 0;
@@ -186,7 +199,10 @@ export interface EvaluateOptions {
 
 export const DEFAULT_EVALUATION_IOU_THRESHOLDS: readonly number[] = [0.1, 0.3, 0.5];
 
-export function evaluateDetections(images: readonly EvaluationImage[], options: EvaluateOptions = {}): DetectionEvaluation {
+export function evaluateDetections(
+  images: readonly EvaluationImage[],
+  options: EvaluateOptions = {},
+): DetectionEvaluation {
   const iouThresholds = options.iouThresholds ?? DEFAULT_EVALUATION_IOU_THRESHOLDS;
   const confidenceThreshold = options.confidenceThreshold ?? 0;
   const kept = images.map((image) => ({

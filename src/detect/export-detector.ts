@@ -12,9 +12,13 @@ export function exportDetectorOnnx(checkpoint: DetectorCheckpoint): Uint8Array {
   for (const spec of detectorParameterSpecs(checkpoint.config)) {
     const tensor = byName.get(spec.name);
     if (!tensor || tensor.shape.join('x') !== spec.shape.join('x')) {
-      throw new LilnetError('DETECTOR_MODEL_INVALID', `detector checkpoint lacks ${spec.name} of shape [${spec.shape.join(', ')}]`, {
-        hint: 'the checkpoint was written by another detector configuration or is damaged; retrain or re-download it',
-      });
+      throw new LilnetError(
+        'DETECTOR_MODEL_INVALID',
+        `detector checkpoint lacks ${spec.name} of shape [${spec.shape.join(', ')}]`,
+        {
+          hint: 'the checkpoint was written by another detector configuration or is damaged; retrain or re-download it',
+        },
+      );
     }
   }
   const size = checkpoint.config.inputSize;
@@ -22,7 +26,8 @@ export function exportDetectorOnnx(checkpoint: DetectorCheckpoint): Uint8Array {
     graphName: 'lilnet_detector',
     inputs: [{ name: DETECTOR_INPUT_NAME, shape: [1, 3, size, size] }],
     forward: (ops, [input], parameters) => ({
-      [DETECTOR_OUTPUT_NAME]: detectorForward(ops, parameters, input, checkpoint.config, { training: false }).output,
+      [DETECTOR_OUTPUT_NAME]: detectorForward(ops, parameters, input, checkpoint.config, { training: false })
+        .output,
     }),
     outputs: [DETECTOR_OUTPUT_NAME],
     parameters: (name) => {
@@ -31,7 +36,8 @@ export function exportDetectorOnnx(checkpoint: DetectorCheckpoint): Uint8Array {
       return tensor;
     },
     modelInfo: {
-      docString: 'lilnet lesion detector; output [batch, 5, anchors]: cx, cy, w, h in input pixels, lesion score',
+      docString:
+        'lilnet lesion detector; output [batch, 5, anchors]: cx, cy, w, h in input pixels, lesion score',
       metadata: { imgsz: `[${size}, ${size}]`, names: "{0: 'lesion'}", task: 'detect', stride: '32' },
     },
   });

@@ -115,10 +115,14 @@ function unionBox(boxes: readonly Box[]): Box {
 }
 
 /** Groups the boxes of the given slices (any phases, any order) into lesions. */
-export function groupLesions(slices: readonly SliceDetections[], options: GroupingOptions = {}): GroupedLesion[] {
+export function groupLesions(
+  slices: readonly SliceDetections[],
+  options: GroupingOptions = {},
+): GroupedLesion[] {
   const minOverlap = options.minOverlap ?? DEFAULT_MIN_OVERLAP;
   const maxSliceGap = options.maxSliceGap ?? DEFAULT_MAX_SLICE_GAP;
-  if (!(maxSliceGap >= 1 && Number.isInteger(maxSliceGap))) throw new RangeError(`maxSliceGap must be an integer >= 1, got ${maxSliceGap}`);
+  if (!(maxSliceGap >= 1 && Number.isInteger(maxSliceGap)))
+    throw new RangeError(`maxSliceGap must be an integer >= 1, got ${maxSliceGap}`);
 
   const nodes: Node[] = [];
   for (const slice of slices) {
@@ -128,7 +132,14 @@ export function groupLesions(slices: readonly SliceDetections[], options: Groupi
         sliceIndex: slice.sliceIndex,
         positionMm: slice.positionMm ?? slice.sliceIndex,
         pixelSpacingMm: slice.pixelSpacingMm,
-        box: { x1: box.x1, y1: box.y1, x2: box.x2, y2: box.y2, score: box.score, sliceIndex: slice.sliceIndex },
+        box: {
+          x1: box.x1,
+          y1: box.y1,
+          x2: box.x2,
+          y2: box.y2,
+          score: box.score,
+          sliceIndex: slice.sliceIndex,
+        },
       });
     }
   }
@@ -162,8 +173,10 @@ export function groupLesions(slices: readonly SliceDetections[], options: Groupi
       const groupA = phaseGroups[a];
       const groupB = phaseGroups[b];
       if (groupA.phase === groupB.phase) continue;
-      const rangesMeet = groupA.firstPositionMm <= groupB.lastPositionMm && groupB.firstPositionMm <= groupA.lastPositionMm;
-      if (rangesMeet && boxOverlapOfSmaller(groupA.extent, groupB.extent) >= minOverlap) acrossPhases.union(a, b);
+      const rangesMeet =
+        groupA.firstPositionMm <= groupB.lastPositionMm && groupB.firstPositionMm <= groupA.lastPositionMm;
+      if (rangesMeet && boxOverlapOfSmaller(groupA.extent, groupB.extent) >= minOverlap)
+        acrossPhases.union(a, b);
     }
   }
 
@@ -206,7 +219,8 @@ function buildLesion(nodes: Node[]): GroupedLesion {
     let largest = phaseNodes[0];
     for (const node of phaseNodes) {
       if (node.box.score > best.box.score) best = node;
-      if (boxDiameter(node.box, node.pixelSpacingMm) > boxDiameter(largest.box, largest.pixelSpacingMm)) largest = node;
+      if (boxDiameter(node.box, node.pixelSpacingMm) > boxDiameter(largest.box, largest.pixelSpacingMm))
+        largest = node;
     }
     phases.push({
       phase,
@@ -225,7 +239,9 @@ function buildLesion(nodes: Node[]): GroupedLesion {
     maxScore: Math.max(...nodes.map((node) => node.box.score)),
     phases,
     maxDiameterPx: Math.max(...nodes.map((node) => boxDiameter(node.box))),
-    maxDiameterMm: spacingKnown ? Math.max(...nodes.map((node) => boxDiameter(node.box, node.pixelSpacingMm))) : null,
+    maxDiameterMm: spacingKnown
+      ? Math.max(...nodes.map((node) => boxDiameter(node.box, node.pixelSpacingMm)))
+      : null,
   };
 }
 
@@ -240,7 +256,9 @@ export function sliceDetectionsFromSeries(
   const { geometry } = series;
   const [, , sliceCount] = geometry.dimensions;
   if (boxesPerSlice.length !== sliceCount) {
-    throw new RangeError(`series ${series.id} has ${sliceCount} slices but ${boxesPerSlice.length} box lists were given`);
+    throw new RangeError(
+      `series ${series.id} has ${sliceCount} slices but ${boxesPerSlice.length} box lists were given`,
+    );
   }
   const normal = geometry.direction.slice;
   const originAlongNormal = geometry.originMm

@@ -21,7 +21,8 @@ function invalid(file: string, what: string): LilnetError {
 }
 
 function setType(manifest: LesionTypeManifest, image: string, box: number, type: string, file: string): void {
-  if (!Number.isInteger(box) || box < 0) throw invalid(file, `box index "${box}" of image ${image} is not a non-negative integer`);
+  if (!Number.isInteger(box) || box < 0)
+    throw invalid(file, `box index "${box}" of image ${image} is not a non-negative integer`);
   const key = imageKey(image);
   const types = manifest.get(key) ?? [];
   types[box] = type;
@@ -40,7 +41,8 @@ export function parseLesionTypeManifest(text: string, file: string): LesionTypeM
     if (Array.isArray(document)) {
       document.forEach((record, index) => {
         const { image, box, type } = (record ?? {}) as { image?: unknown; box?: unknown; type?: unknown };
-        if (typeof image !== 'string' || typeof type !== 'string') throw invalid(file, `record ${index} needs string "image" and "type"`);
+        if (typeof image !== 'string' || typeof type !== 'string')
+          throw invalid(file, `record ${index} needs string "image" and "type"`);
         setType(manifest, image, Number(box), type, file);
       });
     } else if (document && typeof document === 'object') {
@@ -62,10 +64,12 @@ export function parseLesionTypeManifest(text: string, file: string): LesionTypeM
   const imageColumn = header.indexOf('image');
   const boxColumn = header.indexOf('box');
   const typeColumn = header.indexOf('type');
-  if (imageColumn < 0 || boxColumn < 0 || typeColumn < 0) throw invalid(file, `header "${lines[0]}" lacks image, box or type`);
+  if (imageColumn < 0 || boxColumn < 0 || typeColumn < 0)
+    throw invalid(file, `header "${lines[0]}" lacks image, box or type`);
   for (let lineIndex = 1; lineIndex < lines.length; lineIndex++) {
     const fields = lines[lineIndex].split(',').map((field) => field.trim());
-    if (fields.length !== header.length) throw invalid(file, `line ${lineIndex + 1} has ${fields.length} fields, the header ${header.length}`);
+    if (fields.length !== header.length)
+      throw invalid(file, `line ${lineIndex + 1} has ${fields.length} fields, the header ${header.length}`);
     setType(manifest, fields[imageColumn], Number(fields[boxColumn]), fields[typeColumn], file);
   }
   return manifest;

@@ -26,7 +26,9 @@ export interface Letterbox {
 /** Computes the letterbox of a `sliceWidth x sliceHeight` slice in a square input, as Ultralytics rounds it. */
 export function computeLetterbox(sliceWidth: number, sliceHeight: number, inputSize: number): Letterbox {
   if (!(sliceWidth > 0 && sliceHeight > 0 && inputSize > 0)) {
-    throw new RangeError(`letterbox needs positive sizes, got slice ${sliceWidth}x${sliceHeight}, input ${inputSize}`);
+    throw new RangeError(
+      `letterbox needs positive sizes, got slice ${sliceWidth}x${sliceHeight}, input ${inputSize}`,
+    );
   }
   const scale = Math.min(inputSize / sliceWidth, inputSize / sliceHeight);
   const scaledWidth = Math.round(sliceWidth * scale);
@@ -86,7 +88,8 @@ export function resizeBilinear(
       const row1 = row0 + width;
       for (let x = 0; x < halfWidth; x++) {
         const x0 = 2 * x;
-        half[y * halfWidth + x] = 0.25 * (pixels[row0 + x0] + pixels[row0 + x0 + 1] + pixels[row1 + x0] + pixels[row1 + x0 + 1]);
+        half[y * halfWidth + x] =
+          0.25 * (pixels[row0 + x0] + pixels[row0 + x0 + 1] + pixels[row1 + x0] + pixels[row1 + x0 + 1]);
       }
     }
     return resizeBilinear(half, halfWidth, halfHeight, outWidth, outHeight);
@@ -124,7 +127,13 @@ export function letterboxSlice(
   channels = 1,
 ): { input: Float32Array; letterbox: Letterbox } {
   const letterbox = computeLetterbox(sliceWidth, sliceHeight, inputSize);
-  const scaled = resizeBilinear(pixels, sliceWidth, sliceHeight, letterbox.scaledWidth, letterbox.scaledHeight);
+  const scaled = resizeBilinear(
+    pixels,
+    sliceWidth,
+    sliceHeight,
+    letterbox.scaledWidth,
+    letterbox.scaledHeight,
+  );
   const plane = new Float32Array(inputSize * inputSize).fill(LETTERBOX_FILL);
   for (let y = 0; y < letterbox.scaledHeight; y++) {
     const target = (y + letterbox.padTop) * inputSize + letterbox.padLeft;

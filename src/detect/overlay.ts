@@ -3,9 +3,13 @@ import sharp from 'sharp';
 import type { Box } from './box.ts';
 import type { GreySlice } from './slice-image.ts';
 
-export async function renderDetectionOverlay(slice: GreySlice, boxes: readonly (Box & { score: number })[]): Promise<Buffer> {
+export async function renderDetectionOverlay(
+  slice: GreySlice,
+  boxes: readonly (Box & { score: number })[],
+): Promise<Buffer> {
   const grey = Buffer.alloc(slice.width * slice.height);
-  for (let index = 0; index < grey.length; index++) grey[index] = Math.round(Math.min(Math.max(slice.pixels[index], 0), 1) * 255);
+  for (let index = 0; index < grey.length; index++)
+    grey[index] = Math.round(Math.min(Math.max(slice.pixels[index], 0), 1) * 255);
   const shapes = boxes
     .map((box) => {
       const width = Math.max(1, box.x2 - box.x1);

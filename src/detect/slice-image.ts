@@ -22,10 +22,14 @@ export async function readGreySlice(file: string): Promise<GreySlice> {
     for (let index = 0; index < pixels.length; index++) pixels[index] = data[index * channels] / 255;
     return { width: info.width, height: info.height, pixels };
   } catch (error) {
-    throw new LilnetError('UNSUPPORTED_FORMAT', `cannot read slice image ${file}: ${(error as Error).message}`, {
-      hint: 'slice images must be PNG, JPEG, BMP or TIFF files',
-      file,
-      cause: error,
-    });
+    throw new LilnetError(
+      'UNSUPPORTED_FORMAT',
+      `cannot read slice image ${file}: ${(error as Error).message}`,
+      {
+        hint: 'slice images must be PNG, JPEG, BMP or TIFF files',
+        file,
+        cause: error,
+      },
+    );
   }
 }

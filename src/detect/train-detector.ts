@@ -29,7 +29,11 @@ import { assignTargets } from './assign.ts';
 import { DEFAULT_AUGMENT_OPTIONS, buildTrainingBatch } from './augment.ts';
 import type { ScoredBox } from './box.ts';
 import { decodeYoloOutput } from './decode.ts';
-import { writeDetectorCheckpoint, readDetectorCheckpoint, type DetectorCheckpoint } from './detector-checkpoint.ts';
+import {
+  writeDetectorCheckpoint,
+  readDetectorCheckpoint,
+  type DetectorCheckpoint,
+} from './detector-checkpoint.ts';
 import { detectorLoss } from './detector-loss.ts';
 import { evaluateDetections, type DetectionEvaluation } from './evaluate.ts';
 import { exportDetectorOnnx } from './export-detector.ts';
@@ -41,7 +45,11 @@ const log = moduleLogger('detect.train');
 
 /** Named network sizes. `small` is the default detector; `tiny` serves quick tests. */
 export const DETECTOR_SIZES: Record<string, Omit<DetectorConfig, 'inputSize'>> = {
-  small: { stageChannels: DEFAULT_DETECTOR_CONFIG.stageChannels, headChannels: DEFAULT_DETECTOR_CONFIG.headChannels, regMax: 16 },
+  small: {
+    stageChannels: DEFAULT_DETECTOR_CONFIG.stageChannels,
+    headChannels: DEFAULT_DETECTOR_CONFIG.headChannels,
+    regMax: 16,
+  },
   tiny: { stageChannels: [8, 16, 24, 32, 48], headChannels: 24, regMax: 16 },
 };
 
@@ -213,13 +221,21 @@ export function validateDetector(
     batch.forEach((_, index) => predictions.push(decodeYoloOutput(output.data, output.dims, {}, index)));
   }
   return evaluateDetections(
-    samples.map((sample, index) => ({ name: sample.name, truth: sample.boxes, predictions: predictions[index] })),
+    samples.map((sample, index) => ({
+      name: sample.name,
+      truth: sample.boxes,
+      predictions: predictions[index],
+    })),
     { iouThresholds: [0.3, 0.5] },
   );
 }
 
 function checkpointFromStore(store: ParameterStore, config: DetectorConfig): DetectorCheckpoint {
-  const parameters = [...store.toStateDict()].map(([name, entry]) => ({ name, shape: entry.shape, data: entry.data }));
+  const parameters = [...store.toStateDict()].map(([name, entry]) => ({
+    name,
+    shape: entry.shape,
+    data: entry.data,
+  }));
   return { config, parameters };
 }
 
@@ -240,11 +256,19 @@ export async function trainDetector(options: TrainDetectorOptions): Promise<Trai
     }
     resumeFrom = readDetectorCheckpoint(lastPath);
     if (!resumeFrom.training) {
-      throw new LilnetError('DETECTOR_MODEL_INVALID', `${lastPath} has no training state to resume from`, { file: lastPath });
+      throw new LilnetError('DETECTOR_MODEL_INVALID', `${lastPath} has no training state to resume from`, {
+        file: lastPath,
+      });
     }
     // The run continues with the options it started with, except the epoch count, which may be raised.
     const saved = resumeFrom.training.options as Partial<TrainDetectorOptions>;
-    Object.assign(options, { ...saved, epochs: options.epochs, resume: true, onProgress: options.onProgress, outDir: options.outDir });
+    Object.assign(options, {
+      ...saved,
+      epochs: options.epochs,
+      resume: true,
+      onProgress: options.onProgress,
+      outDir: options.outDir,
+    });
   }
 
   const sizeConfig = DETECTOR_SIZES[options.modelSize];
@@ -255,7 +279,11 @@ export async function trainDetector(options: TrainDetectorOptions): Promise<Trai
   }
   const config: DetectorConfig = resumeFrom?.config ?? { ...sizeConfig, inputSize: options.inputSize };
   const savedOptions = Object.fromEntries(Object.entries(options).filter(([key]) => key !== 'onProgress'));
-  if (!resumeFrom) writeAtomic(join(options.outDir, 'options.json'), JSON.stringify({ ...savedOptions, config }, null, 2) + '\n');
+  if (!resumeFrom)
+    writeAtomic(
+      join(options.outDir, 'options.json'),
+      JSON.stringify({ ...savedOptions, config }, null, 2) + '\n',
+    );
 
   setNumThreads(options.threads);
   const dataset = openYoloDataset(options.data, options.valFraction);
@@ -270,14 +298,18 @@ export async function trainDetector(options: TrainDetectorOptions): Promise<Trai
     }
     trainSamples = shuffled.slice(0, options.maxTrainImages);
   }
-  progress(`dataset ${options.data}: ${trainSamples.length} training and ${dataset.val.length} validation images`);
+  progress(
+    `dataset ${options.data}: ${trainSamples.length} training and ${dataset.val.length} validation images`,
+  );
   const train = await loadSamples(trainSamples, config.inputSize, progress, 'training');
   const val = await loadSamples(dataset.val, config.inputSize, progress, 'validation');
 
   const specs = detectorParameterSpecs(config);
   const store = ParameterStore.initialise(specs, options.seed);
   if (resumeFrom) {
-    store.loadStateDict(new Map(resumeFrom.parameters.map((entry) => [entry.name, { shape: entry.shape, data: entry.data }])));
+    store.loadStateDict(
+      new Map(resumeFrom.parameters.map((entry) => [entry.name, { shape: entry.shape, data: entry.data }])),
+    );
   }
   const optimiser = new Sgd(store.trainableParameters(), {
     lr: options.learningRate,
@@ -285,11 +317,13 @@ export async function trainDetector(options: TrainDetectorOptions): Promise<Trai
     weightDecay: options.weightDecay,
     nesterov: true,
   });
-  if (resumeFrom?.momentum) optimiser.loadMomentumBuffers(resumeFrom.momentum.map((entry) => (entry ? entry.data : null)));
+  if (resumeFrom?.momentum)
+    optimiser.loadMomentumBuffers(resumeFrom.momentum.map((entry) => (entry ? entry.data : null)));
 
   const ops = new TorchOps();
   const anchors = detectorAnchors(config.inputSize);
-  const history: EpochRecord[] = resumeFrom && existsSync(metricsPath) ? parseMetricsCsv(readFileSync(metricsPath, 'utf8')) : [];
+  const history: EpochRecord[] =
+    resumeFrom && existsSync(metricsPath) ? parseMetricsCsv(readFileSync(metricsPath, 'utf8')) : [];
   let bestScore = resumeFrom?.training?.bestScore ?? -1;
   let bestEpoch = resumeFrom?.training?.bestEpoch ?? 0;
   let step = resumeFrom?.training?.step ?? 0;
@@ -307,22 +341,41 @@ export async function trainDetector(options: TrainDetectorOptions): Promise<Trai
     const sums = { total: 0, classLoss: 0, boxLoss: 0, distributionLoss: 0 };
     let learningRate = options.learningRate;
     for (let batchIndex = 0; batchIndex < stepsPerEpoch; batchIndex++) {
-      const members = order.slice(batchIndex * options.batchSize, (batchIndex + 1) * options.batchSize).map((index) => train[index]);
-      const batch = buildTrainingBatch(members, () => train[rng.int(0, train.length - 1)], config.inputSize, rng, augment);
+      const members = order
+        .slice(batchIndex * options.batchSize, (batchIndex + 1) * options.batchSize)
+        .map((index) => train[index]);
+      const batch = buildTrainingBatch(
+        members,
+        () => train[rng.int(0, train.length - 1)],
+        config.inputSize,
+        rng,
+        augment,
+      );
       const targets = batch.boxes.map((boxes) => assignTargets(boxes, anchors, config.regMax));
       learningRate = cosineLearningRate(options, (epoch - 1 + batchIndex / stepsPerEpoch) / options.epochs);
       optimiser.lr = learningRate;
       const values = scope(() => {
         const x = tensor(batch.input, [members.length, 3, config.inputSize, config.inputSize]);
         const forward = detectorForward(ops, store.lookup, x, config, { training: true });
-        const loss = detectorLoss<TorchTensor>(ops, forward, targets, batch.boxes, anchors.stride, config.regMax);
+        const loss = detectorLoss<TorchTensor>(
+          ops,
+          forward,
+          targets,
+          batch.boxes,
+          anchors.stride,
+          config.regMax,
+        );
         loss.total.backward();
         return [loss.total.item(), loss.classLoss.item(), loss.boxLoss.item(), loss.distributionLoss.item()];
       });
       if (!values.every(Number.isFinite)) {
-        throw new LilnetError('INTERNAL', `detector training diverged at epoch ${epoch}, step ${batchIndex + 1}: loss ${values[0]}`, {
-          hint: 'lower --lr (for example by half) and start again',
-        });
+        throw new LilnetError(
+          'INTERNAL',
+          `detector training diverged at epoch ${epoch}, step ${batchIndex + 1}: loss ${values[0]}`,
+          {
+            hint: 'lower --lr (for example by half) and start again',
+          },
+        );
       }
       optimiser.step();
       optimiser.zeroGrad();
@@ -368,17 +421,25 @@ export async function trainDetector(options: TrainDetectorOptions): Promise<Trai
     }
     writeDetectorCheckpoint(lastPath, {
       ...checkpoint,
-      momentum: optimiser.momentumBuffers().map((buffer, index) =>
-        buffer ? { name: `momentum.${index}`, shape: [...buffer.shape], data: buffer.toFloat32Array() } : null,
-      ),
+      momentum: optimiser
+        .momentumBuffers()
+        .map((buffer, index) =>
+          buffer
+            ? { name: `momentum.${index}`, shape: [...buffer.shape], data: buffer.toFloat32Array() }
+            : null,
+        ),
       training: { epoch, step, rngState: rng.state(), bestScore, bestEpoch, options: savedOptions },
     });
     writeAtomic(metricsPath, [METRICS_HEADER, ...history.map(metricsRow)].join('\n') + '\n');
-    writeAtomic(join(options.outDir, 'metrics.jsonl'), history.map((entry) => JSON.stringify(entry)).join('\n') + '\n');
+    writeAtomic(
+      join(options.outDir, 'metrics.jsonl'),
+      history.map((entry) => JSON.stringify(entry)).join('\n') + '\n',
+    );
     const curves = trainingCurvesSvg(history);
     writeAtomic(join(options.outDir, 'curves.svg'), curves);
     writeAtomic(join(options.outDir, 'curves.png'), await svgToPng(curves));
-    const percent = (value: number | null): string => (value === null ? 'n/a' : `${(100 * value).toFixed(1)}%`);
+    const percent = (value: number | null): string =>
+      value === null ? 'n/a' : `${(100 * value).toFixed(1)}%`;
     progress(
       `epoch ${epoch}/${options.epochs} done in ${record.seconds.toFixed(0)} s: loss ${record.trainLoss.toFixed(4)}, ` +
         `val P/R/F1 at IoU 0.3 ${percent(record.valPrecision30)} / ${percent(record.valRecall30)} / ${percent(record.valF1At30)}, ` +

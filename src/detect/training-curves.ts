@@ -10,7 +10,8 @@ export function trainingCurvesSvg(history: readonly EpochRecord[]): string {
   const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
   const lastEpoch = Math.max(1, ...history.map((record) => record.epoch));
   const maxLoss = Math.max(1e-6, ...history.map((record) => record.trainLoss));
-  const x = (epoch: number): number => MARGIN.left + (lastEpoch === 1 ? 0.5 : (epoch - 1) / (lastEpoch - 1)) * plotWidth;
+  const x = (epoch: number): number =>
+    MARGIN.left + (lastEpoch === 1 ? 0.5 : (epoch - 1) / (lastEpoch - 1)) * plotWidth;
   const yLoss = (loss: number): number => MARGIN.top + (1 - loss / maxLoss) * plotHeight;
   const yScore = (score: number): number => MARGIN.top + (1 - score) * plotHeight;
   const font = 'font-family="sans-serif" font-size="12"';
@@ -30,13 +31,21 @@ export function trainingCurvesSvg(history: readonly EpochRecord[]): string {
   ];
   const line = (points: [number, number][], colour: string): void => {
     if (points.length === 0) return;
-    const path = points.map(([px, py], index) => `${index === 0 ? 'M' : 'L'} ${px.toFixed(2)} ${py.toFixed(2)}`).join(' ');
+    const path = points
+      .map(([px, py], index) => `${index === 0 ? 'M' : 'L'} ${px.toFixed(2)} ${py.toFixed(2)}`)
+      .join(' ');
     parts.push(`<path d="${path}" fill="none" stroke="${colour}" stroke-width="2"/>`);
-    for (const [px, py] of points) parts.push(`<circle cx="${px.toFixed(2)}" cy="${py.toFixed(2)}" r="2.5" fill="${colour}"/>`);
+    for (const [px, py] of points)
+      parts.push(`<circle cx="${px.toFixed(2)}" cy="${py.toFixed(2)}" r="2.5" fill="${colour}"/>`);
   };
-  line(history.map((record) => [x(record.epoch), yLoss(record.trainLoss)]), '#b03a2e');
   line(
-    history.flatMap((record) => (record.valF1At30 === null ? [] : [[x(record.epoch), yScore(record.valF1At30)] as [number, number]])),
+    history.map((record) => [x(record.epoch), yLoss(record.trainLoss)]),
+    '#b03a2e',
+  );
+  line(
+    history.flatMap((record) =>
+      record.valF1At30 === null ? [] : [[x(record.epoch), yScore(record.valF1At30)] as [number, number]],
+    ),
     '#1f5fa8',
   );
   parts.push('</svg>');

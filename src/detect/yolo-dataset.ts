@@ -97,7 +97,10 @@ export interface LetterboxedSample {
   sliceHeight: number;
 }
 
-export async function loadLetterboxedSample(sample: YoloSample, inputSize: number): Promise<LetterboxedSample> {
+export async function loadLetterboxedSample(
+  sample: YoloSample,
+  inputSize: number,
+): Promise<LetterboxedSample> {
   const slice = await readGreySlice(sample.image);
   const { input, letterbox } = letterboxSlice(slice.pixels, slice.width, slice.height, inputSize, 1);
   const pixels = new Uint8Array(input.length);

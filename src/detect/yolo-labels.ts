@@ -44,17 +44,24 @@ export function parseYoloLabels(text: string, file: string): YoloLabel[] {
     }
     const [classId, centreX, centreY, width, height, score] = values;
     if (!Number.isInteger(classId) || classId < 0) {
-      throw new LilnetError('DETECTION_LABEL_INVALID', `${where}: class "${fields[0]}" is not a non-negative integer`, {
-        hint: 'the first column is the class index, 0 for the one class "lesion"',
-        file,
-      });
+      throw new LilnetError(
+        'DETECTION_LABEL_INVALID',
+        `${where}: class "${fields[0]}" is not a non-negative integer`,
+        {
+          hint: 'the first column is the class index, 0 for the one class "lesion"',
+          file,
+        },
+      );
     }
     const outside = [centreX, centreY, width, height].some((value) => value < 0 || value > 1.0001);
     if (outside || width <= 0 || height <= 0) {
       throw new LilnetError(
         'DETECTION_LABEL_INVALID',
         `${where}: box ${fields.slice(1, 5).join(' ')} is not normalised to [0, 1] with a positive size`,
-        { hint: 'YOLO coordinates are divided by the image width and height; pixel coordinates are not accepted', file },
+        {
+          hint: 'YOLO coordinates are divided by the image width and height; pixel coordinates are not accepted',
+          file,
+        },
       );
     }
     const label: YoloLabel = { classId, centreX, centreY, width, height };
@@ -108,7 +115,9 @@ export function readYoloLabelFolder(folder: string): Map<string, YoloLabel[]> {
 export function formatYoloLabels(labels: readonly YoloLabel[]): string {
   return labels
     .map((label) => {
-      const fields = [label.centreX, label.centreY, label.width, label.height].map((value) => value.toFixed(6));
+      const fields = [label.centreX, label.centreY, label.width, label.height].map((value) =>
+        value.toFixed(6),
+      );
       if (label.score !== undefined) fields.push(label.score.toFixed(6));
       return `${label.classId} ${fields.join(' ')}\n`;
     })
@@ -128,7 +137,12 @@ export function yoloLabelToBox(label: YoloLabel, imageWidth: number, imageHeight
   const centreY = label.centreY * imageHeight;
   const width = label.width * imageWidth;
   const height = label.height * imageHeight;
-  return { x1: centreX - width / 2, y1: centreY - height / 2, x2: centreX + width / 2, y2: centreY + height / 2 };
+  return {
+    x1: centreX - width / 2,
+    y1: centreY - height / 2,
+    x2: centreX + width / 2,
+    y2: centreY + height / 2,
+  };
 }
 
 /** Converts a box in pixels to a normalised label, clipping it to the image first. */

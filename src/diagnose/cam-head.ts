@@ -32,7 +32,8 @@ export function variantMask(variant: number, side: number): Float32Array {
   const quadrant = variant - 1;
   const rows: [number, number] = quadrant < 2 ? [0, half] : [half, side];
   const columns: [number, number] = quadrant % 2 === 0 ? [0, half] : [half, side];
-  for (let y = rows[0]; y < rows[1]; y++) for (let x = columns[0]; x < columns[1]; x++) mask[y * side + x] = 0;
+  for (let y = rows[0]; y < rows[1]; y++)
+    for (let x = columns[0]; x < columns[1]; x++) mask[y * side + x] = 0;
   return mask;
 }
 
@@ -51,7 +52,9 @@ export function lilnetCam<T>(ops: Ops<T>, layer4: T, parameters: ParameterLookup
   const joint = pointwise(ops, pointwise(ops, layer4, parameters('fc_ens.weight')), parameters('fc.weight'));
   const jointWidth = ops.shape(joint)[1];
   const classCount = jointWidth / MASK_VARIANTS;
-  const masks = Array.from({ length: MASK_VARIANTS }, (_, v) => ops.constant(variantMask(v, side), [1, 1, side, side], `cam_mask_${v}`));
+  const masks = Array.from({ length: MASK_VARIANTS }, (_, v) =>
+    ops.constant(variantMask(v, side), [1, 1, side, side], `cam_mask_${v}`),
+  );
   const perClass: T[] = [];
   for (let c = 0; c < classCount; c++) {
     let sum: T | null = null;

@@ -56,7 +56,11 @@ export function listCrops(lesions: readonly MatchedLesion[], settings: CropSetti
  * Cuts the crops and prepares them as the authors' evaluation transform does (Pillow bilinear resize to the
  * input side, grey in three channels, `(x / 255 - 0.5) / 0.5`), into one `[N, 3, side, side]` array.
  */
-export function buildCropTensor(crops: readonly CropRecord[], window: DisplayWindow | null, sidePx = CLASSIFIER_INPUT_SIZE_PX): Float32Array {
+export function buildCropTensor(
+  crops: readonly CropRecord[],
+  window: DisplayWindow | null,
+  sidePx = CLASSIFIER_INPUT_SIZE_PX,
+): Float32Array {
   const perImage = 3 * sidePx * sidePx;
   const tensor = new Float32Array(crops.length * perImage);
   // Slices are windowed once even when several lesions have boxes on them.
@@ -101,7 +105,11 @@ export async function classifyCrops(
 }
 
 /** Returns the logit rows of the given crops from an `[N, K]` array. */
-export function logitRows(result: ClassifierResult, classCount: number, cropIndices: readonly number[]): number[][] {
+export function logitRows(
+  result: ClassifierResult,
+  classCount: number,
+  cropIndices: readonly number[],
+): number[][] {
   return cropIndices.map((i) => Array.from(result.logits.subarray(i * classCount, (i + 1) * classCount)));
 }
 
@@ -109,7 +117,12 @@ export function logitRows(result: ClassifierResult, classCount: number, cropIndi
  * Returns the class-activation map of one crop and class, rectified and scaled to [0, 1] (all zeros when the
  * class has no positive evidence in the crop), or null when the model has no CAM output.
  */
-export function normalisedCam(result: ClassifierResult, classCount: number, cropIndex: number, classIndex: number): Float32Array | null {
+export function normalisedCam(
+  result: ClassifierResult,
+  classCount: number,
+  cropIndex: number,
+  classIndex: number,
+): Float32Array | null {
   if (!result.cam) return null;
   const size = result.camHeight * result.camWidth;
   const offset = (cropIndex * classCount + classIndex) * size;

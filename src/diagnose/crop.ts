@@ -41,11 +41,18 @@ export function cropRegion(
  * Copies the region out of a grey slice (row-major, `width x height`). Pixels outside the slice read as 0,
  * though {@link cropRegion} never returns such a region. The region must have whole-pixel corners.
  */
-export function extractRegion(slice: ArrayLike<number>, width: number, height: number, region: Box): Float32Array {
+export function extractRegion(
+  slice: ArrayLike<number>,
+  width: number,
+  height: number,
+  region: Box,
+): Float32Array {
   const regionWidth = region.x2 - region.x1;
   const regionHeight = region.y2 - region.y1;
   if (!Number.isInteger(region.x1) || !Number.isInteger(region.y1) || regionWidth <= 0 || regionHeight <= 0) {
-    throw new RangeError(`crop region ${JSON.stringify(region)} must have whole-pixel corners and a positive size`);
+    throw new RangeError(
+      `crop region ${JSON.stringify(region)} must have whole-pixel corners and a positive size`,
+    );
   }
   const out = new Float32Array(regionWidth * regionHeight);
   for (let y = 0; y < regionHeight; y++) {

@@ -14,7 +14,11 @@ import { sliceToGrey } from './slice-grey.ts';
 const SLICES_PER_CALL = 16;
 
 /** Runs the detector over every slice of a series and returns its lesion tracks. */
-export async function detectSeries(detector: DetectorSession, series: Series, settings: DetectionSettings): Promise<PhaseTrack[]> {
+export async function detectSeries(
+  detector: DetectorSession,
+  series: Series,
+  settings: DetectionSettings,
+): Promise<PhaseTrack[]> {
   const [columns, rows, sliceCount] = series.geometry.dimensions;
   const boxesPerSlice: { x1: number; y1: number; x2: number; y2: number; score: number }[][] = [];
   for (let start = 0; start < sliceCount; start += SLICES_PER_CALL) {

@@ -70,12 +70,17 @@ export async function diagnoseCase(casePath: string, options: DiagnoseOptions): 
   const warnings: ReportWarning[] = [];
   for (const message of ctCase.warnings) warnings.push({ code: 'case', message });
   for (const failed of ctCase.failedFiles) {
-    warnings.push({ code: 'file-unreadable', message: `${basename(failed.file)} could not be read: ${failed.reason}`, file: basename(failed.file) });
+    warnings.push({
+      code: 'file-unreadable',
+      message: `${basename(failed.file)} could not be read: ${failed.reason}`,
+      file: basename(failed.file),
+    });
   }
   const selection = selectSeries(ctCase, requestedPhases);
   warnings.push(...selection.warnings);
   for (const series of selection.series) {
-    for (const message of series.warnings) warnings.push({ code: 'series', message: `series ${series.id}: ${message}`, phase: series.phase });
+    for (const message of series.warnings)
+      warnings.push({ code: 'series', message: `series ${series.id}: ${message}`, phase: series.phase });
   }
 
   startStage('load-models');
@@ -111,7 +116,12 @@ export async function diagnoseCase(casePath: string, options: DiagnoseOptions): 
 
   startStage('report');
   await clearOverlaysFolder(options.outDir);
-  const { lesions, perLesionLogits } = await buildLesionReports({ lesions: matched, outputs, outDir: options.outDir, window: crop.window });
+  const { lesions, perLesionLogits } = await buildLesionReports({
+    lesions: matched,
+    outputs,
+    outDir: options.outDir,
+    window: crop.window,
+  });
   const noFocalLesionDetected = lesions.length === 0;
   if (noFocalLesionDetected) {
     warnings.push({

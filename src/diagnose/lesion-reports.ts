@@ -9,7 +9,13 @@ import { logitRows, normalisedCam, type ClassifierOutputs, type ClassifierRole }
 import { trackCentreMm, type MatchedLesion } from './match-phases.ts';
 import { blendHeatmap, drawBox, encodePng, greyToRgb, lesionColour } from './overlay.ts';
 import { composeClassification, concatLogits, summariseLogits, type CropLogits } from './probabilities.ts';
-import { BENIGN_SUBTYPES, MALIGNANT_SUBTYPES, type Classification, type LesionPhase, type LesionReport } from './report-types.ts';
+import {
+  BENIGN_SUBTYPES,
+  MALIGNANT_SUBTYPES,
+  type Classification,
+  type LesionPhase,
+  type LesionReport,
+} from './report-types.ts';
 import { sliceToGrey } from './slice-grey.ts';
 
 const CLASS_NAMES: Record<ClassifierRole, string[]> = {
@@ -19,7 +25,10 @@ const CLASS_NAMES: Record<ClassifierRole, string[]> = {
 };
 
 /** Returns the crop logits of each classifier for a subset of crops. */
-export function cropLogitsOf(outputs: ClassifierOutputs, cropIndices: readonly number[]): Partial<Record<ClassifierRole, CropLogits>> {
+export function cropLogitsOf(
+  outputs: ClassifierOutputs,
+  cropIndices: readonly number[],
+): Partial<Record<ClassifierRole, CropLogits>> {
   const sets: Partial<Record<ClassifierRole, CropLogits>> = {};
   for (const role of Object.keys(outputs.results) as ClassifierRole[]) {
     const result = outputs.results[role]!;
@@ -30,7 +39,9 @@ export function cropLogitsOf(outputs: ClassifierOutputs, cropIndices: readonly n
 }
 
 /** Composes the classification of a set of crop logits; null without benign/malignant logits or crops. */
-export function classificationOf(sets: Partial<Record<ClassifierRole, CropLogits | null>>): Classification | null {
+export function classificationOf(
+  sets: Partial<Record<ClassifierRole, CropLogits | null>>,
+): Classification | null {
   const bm = sets['benign-malignant'];
   if (!bm || bm.rows.length === 0) return null;
   const malignant = sets['malignant-subtype'];
@@ -43,10 +54,14 @@ export function classificationOf(sets: Partial<Record<ClassifierRole, CropLogits
 }
 
 /** Composes the patient's classification from the mean logits over every crop of every lesion. */
-export function patientClassification(perLesion: Partial<Record<ClassifierRole, CropLogits>>[]): Classification | null {
+export function patientClassification(
+  perLesion: Partial<Record<ClassifierRole, CropLogits>>[],
+): Classification | null {
   const merged: Partial<Record<ClassifierRole, CropLogits | null>> = {};
   for (const role of ['benign-malignant', 'malignant-subtype', 'benign-subtype'] as const) {
-    merged[role] = concatLogits(perLesion.map((sets) => sets[role]).filter((set): set is CropLogits => set !== undefined));
+    merged[role] = concatLogits(
+      perLesion.map((sets) => sets[role]).filter((set): set is CropLogits => set !== undefined),
+    );
   }
   return classificationOf(merged);
 }
@@ -56,7 +71,10 @@ function camSource(classification: Classification): { role: ClassifierRole; clas
   if (classification.call) {
     const malignantIndex = (MALIGNANT_SUBTYPES as readonly string[]).indexOf(classification.call);
     if (malignantIndex >= 0) return { role: 'malignant-subtype', classIndex: malignantIndex };
-    return { role: 'benign-subtype', classIndex: (BENIGN_SUBTYPES as readonly string[]).indexOf(classification.call) };
+    return {
+      role: 'benign-subtype',
+      classIndex: (BENIGN_SUBTYPES as readonly string[]).indexOf(classification.call),
+    };
   }
   return { role: 'benign-malignant', classIndex: classification.branch === 'malignant' ? 1 : 0 };
 }
@@ -79,14 +97,19 @@ function keySliceFileOf(series: Series, sliceIndex: number): { keySliceFile?: st
 }
 
 /** Builds the lesion reports and writes their overlay PNGs under `<outDir>/overlays/`. */
-export async function buildLesionReports(input: LesionReportInput): Promise<{ lesions: LesionReport[]; perLesionLogits: Partial<Record<ClassifierRole, CropLogits>>[] }> {
+export async function buildLesionReports(
+  input: LesionReportInput,
+): Promise<{ lesions: LesionReport[]; perLesionLogits: Partial<Record<ClassifierRole, CropLogits>>[] }> {
   const { lesions, outputs, outDir, window } = input;
   const reports: LesionReport[] = [];
   const perLesionLogits: Partial<Record<ClassifierRole, CropLogits>>[] = [];
 
   // Report order: highest detector confidence first, so L1 is the most certain finding.
   const order = lesions
-    .map((lesion, index) => ({ index, confidence: Math.max(...lesion.tracks.flatMap((t) => t.boxes.map((b) => b.confidence))) }))
+    .map((lesion, index) => ({
+      index,
+      confidence: Math.max(...lesion.tracks.flatMap((t) => t.boxes.map((b) => b.confidence))),
+    }))
     .sort((a, b) => b.confidence - a.confidence);
 
   for (let rank = 0; rank < order.length; rank++) {
@@ -103,7 +126,10 @@ export async function buildLesionReports(input: LesionReportInput): Promise<{ le
       // The key slice shows the most confident box (the larger one on a tie): on real CT a lesion's track can
       // pick up loose boxes of nearby structures, and the largest box is then often one of those.
       const key = track.boxes.reduce((best, b) =>
-        b.confidence > best.confidence || (b.confidence === best.confidence && boxArea(b.box) > boxArea(best.box)) ? b : best,
+        b.confidence > best.confidence ||
+        (b.confidence === best.confidence && boxArea(b.box) > boxArea(best.box))
+          ? b
+          : best,
       );
       const [columns, rows] = track.series.geometry.dimensions;
       const grey = sliceToGrey(track.series, key.sliceIndex, track.series.unit === 'HU' ? window : null);
@@ -114,18 +140,31 @@ export async function buildLesionReports(input: LesionReportInput): Promise<{ le
         const rankOfOther = order.findIndex((o) => o.index === otherIndex);
         for (const otherTrack of other.tracks) {
           if (otherTrack.series !== track.series) continue;
-          for (const b of otherTrack.boxes) if (b.sliceIndex === key.sliceIndex) drawBox(boxesImage, b.box, lesionColour(rankOfOther));
+          for (const b of otherTrack.boxes)
+            if (b.sliceIndex === key.sliceIndex) drawBox(boxesImage, b.box, lesionColour(rankOfOther));
         }
       });
       const boxesPath = `overlays/${base}-boxes.png`;
       await encodePng(boxesImage, join(outDir, boxesPath));
-      const overlay: LesionPhase['overlays'][number] = { phase: track.series.phase, sliceIndex: key.sliceIndex, boxes: boxesPath };
+      const overlay: LesionPhase['overlays'][number] = {
+        phase: track.series.phase,
+        sliceIndex: key.sliceIndex,
+        boxes: boxesPath,
+      };
 
       if (classification) {
         const source = camSource(classification);
         const result = outputs.results[source.role];
-        const cropIndex = cropIndices.find((i) => outputs.crops[i].series === track.series && outputs.crops[i].sliceIndex === key.sliceIndex && outputs.crops[i].box === key.box);
-        const cam = result && cropIndex !== undefined ? normalisedCam(result, CLASS_NAMES[source.role].length, cropIndex, source.classIndex) : null;
+        const cropIndex = cropIndices.find(
+          (i) =>
+            outputs.crops[i].series === track.series &&
+            outputs.crops[i].sliceIndex === key.sliceIndex &&
+            outputs.crops[i].box === key.box,
+        );
+        const cam =
+          result && cropIndex !== undefined
+            ? normalisedCam(result, CLASS_NAMES[source.role].length, cropIndex, source.classIndex)
+            : null;
         if (cam && cropIndex !== undefined) {
           const heatImage = greyToRgb(grey, columns, rows);
           blendHeatmap(heatImage, cam, result!.camWidth, result!.camHeight, outputs.crops[cropIndex].region);

@@ -24,7 +24,11 @@ export interface LoadedModels {
 /** Returns the ONNX file of a classifier slot, converting a checkpoint and reading its architecture. */
 async function onnxPathOf(file: ModelFile): Promise<string> {
   if (file.format === 'onnx') return file.path;
-  const converted = await convertCheckpointToOnnx(file.path, file.role as ClassifierRole, file.classes.length);
+  const converted = await convertCheckpointToOnnx(
+    file.path,
+    file.role as ClassifierRole,
+    file.classes.length,
+  );
   if (!file.architectureFromManifest) file.architecture = converted.architecture;
   return converted.onnxPath;
 }
@@ -46,7 +50,9 @@ async function infoOf(file: ModelFile): Promise<ModelInfo> {
 export type LoadedClassifiers = Omit<LoadedModels, 'detector'>;
 
 function missingModel(role: 'detector' | 'benign-malignant', modelsDir: string | undefined): LilnetError {
-  const where = modelsDir ? `${modelsDir} or the bundled ${BUNDLED_MODELS_DIR}` : `the bundled ${BUNDLED_MODELS_DIR}`;
+  const where = modelsDir
+    ? `${modelsDir} or the bundled ${BUNDLED_MODELS_DIR}`
+    : `the bundled ${BUNDLED_MODELS_DIR}`;
   return new LilnetError('MODELS_NOT_FOUND', `no ${role} model found in ${where}`, {
     file: modelsDir,
     hint:
@@ -75,7 +81,10 @@ export async function loadClassifiers(modelsDir?: string): Promise<LoadedClassif
     const session = await openSession(await onnxPathOf(file));
     classifiers[role] = new OnnxClassifier(session, file.classes.length, basename(file.path));
     if (!classifiers[role].hasCam) {
-      warnings.push({ code: 'no-heatmap', message: `the ${role} model ${basename(file.path)} has no "cam" output, so its heatmaps are not drawn` });
+      warnings.push({
+        code: 'no-heatmap',
+        message: `the ${role} model ${basename(file.path)} has no "cam" output, so its heatmaps are not drawn`,
+      });
     }
     infos.push(await infoOf(file));
   }

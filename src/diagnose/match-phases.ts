@@ -83,7 +83,12 @@ export function trackDiameterMm(track: PhaseTrack): number | null {
 
 /** Patient-space centre of one box of a track (see {@link trackCentreMm} for the half-pixel shift). */
 function boxCentreMm(track: PhaseTrack, box: SliceBox): [number, number, number] {
-  return voxelToPatientMm(track.series, (box.box.x1 + box.box.x2) / 2 - 0.5, (box.box.y1 + box.box.y2) / 2 - 0.5, box.sliceIndex);
+  return voxelToPatientMm(
+    track.series,
+    (box.box.x1 + box.box.x2) / 2 - 0.5,
+    (box.box.y1 + box.box.y2) / 2 - 0.5,
+    box.sliceIndex,
+  );
 }
 
 /**
@@ -93,14 +98,20 @@ function boxCentreMm(track: PhaseTrack, box: SliceBox): [number, number, number]
  * box centre of the other, not the distance of the track centres. On real CT a track can chain boxes of
  * neighbouring structures over many slices, which moves its centre away from the lesion.
  */
-export function matchCost(a: PhaseTrack, b: PhaseTrack): { cost: number; by: 'position' | 'slice-overlap' } | null {
+export function matchCost(
+  a: PhaseTrack,
+  b: PhaseTrack,
+): { cost: number; by: 'position' | 'slice-overlap' } | null {
   if (hasGeometry(a.series) && hasGeometry(b.series)) {
     const centresB = b.boxes.map((box) => boxCentreMm(b, box));
     let distance = Infinity;
     for (const box of a.boxes) {
       const centre = boxCentreMm(a, box);
       for (const other of centresB) {
-        distance = Math.min(distance, Math.hypot(centre[0] - other[0], centre[1] - other[1], centre[2] - other[2]));
+        distance = Math.min(
+          distance,
+          Math.hypot(centre[0] - other[0], centre[1] - other[1], centre[2] - other[2]),
+        );
       }
     }
     const diameter = Math.max(trackDiameterMm(a) ?? 0, trackDiameterMm(b) ?? 0);
@@ -139,7 +150,8 @@ function normalisedUnion(track: PhaseTrack): Box {
 export function matchAcrossPhases(tracksBySeries: readonly PhaseTrack[][]): MatchedLesion[] {
   const lesions: MatchedLesion[] = [];
   for (const tracks of tracksBySeries) {
-    const candidates: { lesion: number; track: number; cost: number; by: 'position' | 'slice-overlap' }[] = [];
+    const candidates: { lesion: number; track: number; cost: number; by: 'position' | 'slice-overlap' }[] =
+      [];
     tracks.forEach((track, trackIndex) => {
       lesions.forEach((lesion, lesionIndex) => {
         let best: { cost: number; by: 'position' | 'slice-overlap' } | null = null;

@@ -11,7 +11,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
-import { exportLilnetOnnx, exportResnetClassifierOnnx, stateDictParameters } from '../backends/onnx/export-model.ts';
+import {
+  exportLilnetOnnx,
+  exportResnetClassifierOnnx,
+  stateDictParameters,
+} from '../backends/onnx/export-model.ts';
 import { LilnetError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
 import type { StateDictTensor } from '../nn/checkpoint/pytorch-reader.ts';
@@ -43,14 +47,21 @@ export interface ClassifierArchitecture {
  * comes from `fc_SD` (LiLNet) or `fc` (ResNet). The trunk width is the row count of `conv1`, and the blocks per
  * stage are the largest block index of each `layer<N>` plus one.
  */
-export function inferArchitecture(stateDict: ReadonlyMap<string, StateDictTensor>, source: string): ClassifierArchitecture {
+export function inferArchitecture(
+  stateDict: ReadonlyMap<string, StateDictTensor>,
+  source: string,
+): ClassifierArchitecture {
   const shapeOf = (name: string): number[] => {
     const entry = stateDict.get(name);
     if (!entry) {
-      throw new LilnetError('CHECKPOINT_MISMATCH', `${source} has no parameter ${name}, so it is not a LiLNet or ResNet classifier`, {
-        file: source,
-        hint: 'use a checkpoint of LiLNet or a torchvision ResNet classifier (the authors\' Time_*.pth.tar files are)',
-      });
+      throw new LilnetError(
+        'CHECKPOINT_MISMATCH',
+        `${source} has no parameter ${name}, so it is not a LiLNet or ResNet classifier`,
+        {
+          file: source,
+          hint: "use a checkpoint of LiLNet or a torchvision ResNet classifier (the authors' Time_*.pth.tar files are)",
+        },
+      );
     }
     return entry.shape;
   };
@@ -64,7 +75,8 @@ export function inferArchitecture(stateDict: ReadonlyMap<string, StateDictTensor
     return blocks;
   }) as [number, number, number, number];
   const trunk: ResNetTrunkConfig = { baseWidth, blocksPerStage };
-  if (stateDict.has('fc_ens.weight')) return { kind: 'lilnet', numClasses: shapeOf('fc_SD.weight')[0], trunk };
+  if (stateDict.has('fc_ens.weight'))
+    return { kind: 'lilnet', numClasses: shapeOf('fc_SD.weight')[0], trunk };
   return { kind: 'resnet', numClasses: shapeOf('fc.weight')[0], trunk };
 }
 
@@ -85,14 +97,18 @@ export function exportDiagnosisClassifier(
           parameters,
           imageSizePx,
           outputs: ['aggregated_logits'],
-          customOutputs: { cam: (context) => lilnetCam(context.ops, context.layer4Features, context.parameters) },
+          customOutputs: {
+            cam: (context) => lilnetCam(context.ops, context.layer4Features, context.parameters),
+          },
           metadata: { 'lilnet.converted_from': basename(source) },
         })
       : exportResnetClassifierOnnx(resnetClassifierConfig(architecture.numClasses, architecture.trunk), {
           parameters,
           imageSizePx,
           outputs: ['logits'],
-          customOutputs: { cam: (context) => resnetCam(context.ops, context.layer4Features, context.parameters) },
+          customOutputs: {
+            cam: (context) => resnetCam(context.ops, context.layer4Features, context.parameters),
+          },
           metadata: { 'lilnet.converted_from': basename(source) },
         });
   return { bytes: exported.bytes, architecture };
@@ -118,7 +134,11 @@ export interface ConvertedModel {
  * caching it on first use; a JSON file beside the cached graph keeps the architecture. `expectedClasses` is
  * the class count of the slot, and a checkpoint with another count is rejected.
  */
-export async function convertCheckpointToOnnx(path: string, role: ClassifierRole, expectedClasses: number): Promise<ConvertedModel> {
+export async function convertCheckpointToOnnx(
+  path: string,
+  role: ClassifierRole,
+  expectedClasses: number,
+): Promise<ConvertedModel> {
   const cacheDir = modelCacheDir();
   const cached = join(cacheDir, `${await modelVersion(path)}-${role}.onnx`);
   const sidecar = cached.replace(/\.onnx$/, '.json');
@@ -135,18 +155,29 @@ export async function convertCheckpointToOnnx(path: string, role: ClassifierRole
     throw new LilnetError(
       'CHECKPOINT_MISMATCH',
       `${basename(path)} has ${architecture.numClasses} classes but the ${role} slot needs ${expectedClasses}`,
-      { file: path, hint: 'check which checkpoint is which: Time_BM is benign/malignant, Time_M is HCC/ICC/MET, Time_B is FNH/HEM/CYST' },
+      {
+        file: path,
+        hint: 'check which checkpoint is which: Time_BM is benign/malignant, Time_M is HCC/ICC/MET, Time_B is FNH/HEM/CYST',
+      },
     );
   }
   await mkdir(cacheDir, { recursive: true });
   // Written under temporary names and renamed, so that an interrupted conversion never leaves a partial file.
   const description = describeArchitecture(architecture);
-  await writeFile(`${sidecar}.${process.pid}.tmp`, JSON.stringify({ architecture: description, source: basename(path) }));
+  await writeFile(
+    `${sidecar}.${process.pid}.tmp`,
+    JSON.stringify({ architecture: description, source: basename(path) }),
+  );
   await rename(`${sidecar}.${process.pid}.tmp`, sidecar);
   await writeFile(`${cached}.${process.pid}.tmp`, bytes);
   await rename(`${cached}.${process.pid}.tmp`, cached);
   log.info(
-    { checkpoint: basename(path), kind: architecture.kind, trunk: architecture.trunk, timeMs: Math.round(performance.now() - started) },
+    {
+      checkpoint: basename(path),
+      kind: architecture.kind,
+      trunk: architecture.trunk,
+      timeMs: Math.round(performance.now() - started),
+    },
     'converted a checkpoint to ONNX',
   );
   return { onnxPath: cached, architecture: description };

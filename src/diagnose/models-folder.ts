@@ -47,7 +47,9 @@ export interface ModelsManifest {
   /** True for demo models trained on synthetic data; reports made with them carry a warning. */
   demo?: boolean;
   trainedOn?: string;
-  models: Partial<Record<ModelRole, { file: string; architecture?: string; inputSizePx?: number; classes?: string[] }>>;
+  models: Partial<
+    Record<ModelRole, { file: string; architecture?: string; inputSizePx?: number; classes?: string[] }>
+  >;
 }
 
 export const DEFAULT_CLASSES: Record<ModelRole, string[]> = {
@@ -71,7 +73,8 @@ export function modelFormatOf(path: string): ModelFileFormat | null {
 
 function stem(path: string): string {
   const name = basename(path).toLowerCase();
-  for (const suffix of ['.onnx', ...CHECKPOINT_SUFFIXES, DETECTOR_CHECKPOINT_SUFFIX]) if (name.endsWith(suffix)) return name.slice(0, -suffix.length);
+  for (const suffix of ['.onnx', ...CHECKPOINT_SUFFIXES, DETECTOR_CHECKPOINT_SUFFIX])
+    if (name.endsWith(suffix)) return name.slice(0, -suffix.length);
   return name;
 }
 
@@ -92,11 +95,15 @@ function readManifest(dir: string): ModelsManifest | null {
   try {
     manifest = JSON.parse(readFileSync(path, 'utf8')) as ModelsManifest;
   } catch (error) {
-    throw new LilnetError('MODELS_INVALID', `models manifest ${path} is not valid JSON: ${(error as Error).message}`, {
-      file: path,
-      hint: 'fix the JSON or delete models.json to let lilnet find the models by file name',
-      cause: error,
-    });
+    throw new LilnetError(
+      'MODELS_INVALID',
+      `models manifest ${path} is not valid JSON: ${(error as Error).message}`,
+      {
+        file: path,
+        hint: 'fix the JSON or delete models.json to let lilnet find the models by file name',
+        cause: error,
+      },
+    );
   }
   if (typeof manifest !== 'object' || manifest === null || typeof manifest.models !== 'object') {
     throw new LilnetError('MODELS_INVALID', `models manifest ${path} has no "models" object`, {
@@ -136,10 +143,14 @@ export function scanModelsFolder(dir: string): Partial<Record<ModelRole, ModelFi
       const format = modelFormatOf(path);
       const formatFits = format !== null && !(role === 'detector' && format === 'pytorch-checkpoint');
       if (!existsSync(path) || !format || !formatFits) {
-        throw new LilnetError('MODELS_INVALID', `models.json names ${entry.file} for the ${role} slot, but ${existsSync(path) ? 'its format does not fit the slot (.onnx or .ckpt for the detector, .onnx, .ckpt or .pth.tar for classifiers)' : 'the file is missing'}`, {
-          file: path,
-          hint: 'fix the file name in models.json or add the file',
-        });
+        throw new LilnetError(
+          'MODELS_INVALID',
+          `models.json names ${entry.file} for the ${role} slot, but ${existsSync(path) ? 'its format does not fit the slot (.onnx or .ckpt for the detector, .onnx, .ckpt or .pth.tar for classifiers)' : 'the file is missing'}`,
+          {
+            file: path,
+            hint: 'fix the file name in models.json or add the file',
+          },
+        );
       }
       found[role] = {
         role,
@@ -167,12 +178,24 @@ export function scanModelsFolder(dir: string): Partial<Record<ModelRole, ModelFi
     if (found[role]) continue;
     const existing = byName[role];
     if (existing) {
-      throw new LilnetError('MODELS_INVALID', `models folder ${dir} has two files for the ${role} slot: ${basename(existing.path)} and ${name}`, {
-        file: dir,
-        hint: 'remove one of them, or write a models.json that names the file of each slot',
-      });
+      throw new LilnetError(
+        'MODELS_INVALID',
+        `models folder ${dir} has two files for the ${role} slot: ${basename(existing.path)} and ${name}`,
+        {
+          file: dir,
+          hint: 'remove one of them, or write a models.json that names the file of each slot',
+        },
+      );
     }
-    byName[role] = { role, path, format, architecture: defaultArchitecture(role), architectureFromManifest: false, classes: DEFAULT_CLASSES[role], demo };
+    byName[role] = {
+      role,
+      path,
+      format,
+      architecture: defaultArchitecture(role),
+      architectureFromManifest: false,
+      classes: DEFAULT_CLASSES[role],
+      demo,
+    };
   }
   return { ...byName, ...found };
 }
@@ -184,17 +207,27 @@ function defaultArchitecture(role: ModelRole): string {
 
 function noModelsRecognised(dir: string): LilnetError {
   const names = readdirSync(dir).sort();
-  const contents = names.length === 0 ? 'it is empty' : `it holds ${names.slice(0, 8).join(', ')}${names.length > 8 ? ` and ${names.length - 8} more` : ''}`;
-  return new LilnetError('MODELS_NOT_FOUND', `models folder ${dir} has no file lilnet recognises as a model (${contents})`, {
-    file: dir,
-    hint:
-      'name the files detector.onnx, benign-malignant.onnx, malignant-subtype.onnx and benign-subtype.onnx ' +
-      '(.onnx, .ckpt or .pth.tar), or write a models.json that names them; leave out --models to use the bundled demo models',
-  });
+  const contents =
+    names.length === 0
+      ? 'it is empty'
+      : `it holds ${names.slice(0, 8).join(', ')}${names.length > 8 ? ` and ${names.length - 8} more` : ''}`;
+  return new LilnetError(
+    'MODELS_NOT_FOUND',
+    `models folder ${dir} has no file lilnet recognises as a model (${contents})`,
+    {
+      file: dir,
+      hint:
+        'name the files detector.onnx, benign-malignant.onnx, malignant-subtype.onnx and benign-subtype.onnx ' +
+        '(.onnx, .ckpt or .pth.tar), or write a models.json that names them; leave out --models to use the bundled demo models',
+    },
+  );
 }
 
 /** Fills each slot from the user's folder first, then from the bundled demo models. */
-export function resolveModelFiles(userDir?: string, bundledDir = BUNDLED_MODELS_DIR): Partial<Record<ModelRole, ModelFile>> {
+export function resolveModelFiles(
+  userDir?: string,
+  bundledDir = BUNDLED_MODELS_DIR,
+): Partial<Record<ModelRole, ModelFile>> {
   const user = userDir ? scanModelsFolder(userDir) : {};
   // A --models folder that fills no slot is a wrong path or misnamed files; falling back to the bundled demo
   // models for every slot would hide that.

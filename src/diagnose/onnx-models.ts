@@ -24,11 +24,15 @@ export async function openSession(path: string): Promise<InferenceSession> {
   try {
     return await InferenceSession.create(path, sessionOptions());
   } catch (error) {
-    throw new LilnetError('ONNX_INFERENCE_FAILED', `ONNX Runtime could not load ${basename(path)}: ${(error as Error).message}`, {
-      file: path,
-      hint: 'check that the file is a complete ONNX model (re-export or re-download it)',
-      cause: error,
-    });
+    throw new LilnetError(
+      'ONNX_INFERENCE_FAILED',
+      `ONNX Runtime could not load ${basename(path)}: ${(error as Error).message}`,
+      {
+        file: path,
+        hint: 'check that the file is a complete ONNX model (re-export or re-download it)',
+        cause: error,
+      },
+    );
   }
 }
 
@@ -70,7 +74,8 @@ export class OnnxClassifier {
     readonly classCount: number,
     readonly file: string,
   ) {
-    this.logitsName = LOGIT_OUTPUT_NAMES.find((name) => session.outputNames.includes(name)) ?? session.outputNames[0];
+    this.logitsName =
+      LOGIT_OUTPUT_NAMES.find((name) => session.outputNames.includes(name)) ?? session.outputNames[0];
     this.hasCam = session.outputNames.includes(CAM_OUTPUT_NAME);
     this.batchSize = fixedBatchSize(session) ?? 16;
     this.inputSidePx = staticInputSide(session) ?? CLASSIFIER_INPUT_SIZE_PX;
@@ -80,7 +85,8 @@ export class OnnxClassifier {
   async run(input: Float32Array, count: number): Promise<ClassifierResult> {
     const sidePx = this.inputSidePx;
     const perImage = 3 * sidePx * sidePx;
-    if (input.length !== count * perImage) throw new RangeError(`classifier input has ${input.length} values, expected ${count * perImage}`);
+    if (input.length !== count * perImage)
+      throw new RangeError(`classifier input has ${input.length} values, expected ${count * perImage}`);
     const logits = new Float32Array(count * this.classCount);
     let cam: Float32Array | null = null;
     let camHeight = 0;
@@ -97,11 +103,15 @@ export class OnnxClassifier {
       try {
         outputs = await this.session.run(feeds, fetches);
       } catch (error) {
-        throw new LilnetError('ONNX_INFERENCE_FAILED', `classifier ${this.file} failed on a batch of ${rows} crops: ${(error as Error).message}`, {
-          file: this.file,
-          hint: `the model must take [N, 3, ${sidePx}, ${sidePx}] float32 input`,
-          cause: error,
-        });
+        throw new LilnetError(
+          'ONNX_INFERENCE_FAILED',
+          `classifier ${this.file} failed on a batch of ${rows} crops: ${(error as Error).message}`,
+          {
+            file: this.file,
+            hint: `the model must take [N, 3, ${sidePx}, ${sidePx}] float32 input`,
+            cause: error,
+          },
+        );
       }
       const out = outputs[this.logitsName];
       if (out.dims.length !== 2 || out.dims[0] !== rows || out.dims[1] !== this.classCount) {
@@ -111,7 +121,10 @@ export class OnnxClassifier {
           { file: this.file, hint: `use a model with ${this.classCount} output classes in this slot` },
         );
       }
-      logits.set((out.data as Float32Array).subarray(0, (end - start) * this.classCount), start * this.classCount);
+      logits.set(
+        (out.data as Float32Array).subarray(0, (end - start) * this.classCount),
+        start * this.classCount,
+      );
       if (this.hasCam) {
         const camOut = outputs[CAM_OUTPUT_NAME];
         [, , camHeight, camWidth] = camOut.dims as number[];

@@ -32,7 +32,8 @@ export function lesionColour(index: number): Rgb {
 
 /** Converts grey levels in [0, 255] (any numeric array, row-major) to RGB. */
 export function greyToRgb(grey: ArrayLike<number>, width: number, height: number): RgbImage {
-  if (grey.length !== width * height) throw new RangeError(`grey image of ${grey.length} values is not ${width}x${height}`);
+  if (grey.length !== width * height)
+    throw new RangeError(`grey image of ${grey.length} values is not ${width}x${height}`);
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < width * height; i++) {
     const value = Math.min(255, Math.max(0, Math.round(grey[i])));
@@ -70,7 +71,8 @@ export function drawBox(image: RgbImage, box: Box, colour: Rgb, thicknessPx = 2)
 /** Maps a value in [0, 1] to a blue-cyan-yellow-red colour scale (the usual "jet" ramp). */
 export function heatColour(value: number): Rgb {
   const v = Math.min(1, Math.max(0, value));
-  const channel = (centre: number): number => Math.round(255 * Math.min(1, Math.max(0, 1.5 - Math.abs(4 * v - centre))));
+  const channel = (centre: number): number =>
+    Math.round(255 * Math.min(1, Math.max(0, 1.5 - Math.abs(4 * v - centre))));
   return [channel(3), channel(2), channel(1)];
 }
 

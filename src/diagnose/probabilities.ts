@@ -85,7 +85,8 @@ export function composeClassification(
   const pBenign = benignMalignant.probabilities[0];
   // The branch follows the larger mean logit, which is the argmax the study uses; ties go to malignant, the
   // branch whose miss costs more.
-  const branch: Branch = benignMalignant.meanLogits[1] >= benignMalignant.meanLogits[0] ? 'malignant' : 'benign';
+  const branch: Branch =
+    benignMalignant.meanLogits[1] >= benignMalignant.meanLogits[0] ? 'malignant' : 'benign';
 
   const probabilities = {} as Record<LesionClass, number | null>;
   MALIGNANT_SUBTYPES.forEach((name, i) => {
@@ -105,7 +106,16 @@ export function composeClassification(
     callProbability = probabilities[call] as number;
   }
 
-  return { pMalignant, branch, benignMalignant, malignantSubtype, benignSubtype, probabilities, call, callProbability };
+  return {
+    pMalignant,
+    branch,
+    benignMalignant,
+    malignantSubtype,
+    benignSubtype,
+    probabilities,
+    call,
+    callProbability,
+  };
 }
 
 export function argmax(values: readonly number[]): number {

@@ -42,7 +42,10 @@ ul.warnings li { margin: 2px 0; }
 `;
 
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 function percent(value: number | null): string {
@@ -98,7 +101,10 @@ export function describeMatch(matchedBy: LesionReport['matchedBy']): string {
 function warningList(warnings: readonly ReportWarning[]): string {
   if (warnings.length === 0) return '';
   const items = warnings
-    .map((w) => `<li><code>${escapeHtml(w.code)}</code> ${escapeHtml(w.message)}${w.phase ? ` (phase ${w.phase})` : ''}</li>`)
+    .map(
+      (w) =>
+        `<li><code>${escapeHtml(w.code)}</code> ${escapeHtml(w.message)}${w.phase ? ` (phase ${w.phase})` : ''}</li>`,
+    )
     .join('');
   return `<ul class="warnings">${items}</ul>`;
 }
@@ -112,7 +118,8 @@ async function lesionSection(lesion: LesionReport, outDir: string): Promise<stri
   const phaseRows = lesion.phases
     .map((p) => {
       const slices = p.boxes.map((b) => b.sliceIndex);
-      const size = p.maxDiameterMm !== null ? `${p.maxDiameterMm.toFixed(1)} mm` : `${p.maxDiameterPx.toFixed(0)} px`;
+      const size =
+        p.maxDiameterMm !== null ? `${p.maxDiameterMm.toFixed(1)} mm` : `${p.maxDiameterPx.toFixed(0)} px`;
       return (
         `<tr><td>${p.phase}</td><td class="num">${Math.min(...slices)} to ${Math.max(...slices)}</td>` +
         `<td class="num">${p.keySliceIndex}${p.keySliceFile ? ` (${escapeHtml(p.keySliceFile)})` : ''}</td><td class="num">${size}</td>` +
@@ -124,7 +131,9 @@ async function lesionSection(lesion: LesionReport, outDir: string): Promise<stri
   for (const phase of lesion.phases) {
     for (const overlay of phase.overlays) {
       const caption = `${lesion.id}, ${overlay.phase}, slice ${overlay.sliceIndex}`;
-      figures.push(`<figure>${await imageTag(outDir, overlay.boxes, `${caption}, boxes`)}<figcaption>${caption}: detector boxes</figcaption></figure>`);
+      figures.push(
+        `<figure>${await imageTag(outDir, overlay.boxes, `${caption}, boxes`)}<figcaption>${caption}: detector boxes</figcaption></figure>`,
+      );
       if (overlay.heatmap) {
         figures.push(
           `<figure>${await imageTag(outDir, overlay.heatmap, `${caption}, heatmap`)}` +
@@ -183,19 +192,29 @@ export async function renderReportHtml(report: DiagnosisReport, outDir: string):
         `<td><code>${m.version}</code></td><td>${m.demo ? 'demo (synthetic phantoms)' : 'user supplied'}</td></tr>`,
     )
     .join('');
-  parts.push(`<table><thead><tr><th>slot</th><th>file</th><th>architecture</th><th>version (SHA-256)</th><th>origin</th></tr></thead><tbody>${modelRows}</tbody></table>`);
+  parts.push(
+    `<table><thead><tr><th>slot</th><th>file</th><th>architecture</th><th>version (SHA-256)</th><th>origin</th></tr></thead><tbody>${modelRows}</tbody></table>`,
+  );
 
   parts.push('<h2>Settings</h2>');
-  const detectionWindow = report.detection.window ? `centre ${report.detection.window.centre} HU, width ${report.detection.window.width} HU` : 'images used as stored';
-  const cropWindow = report.crop.window ? `centre ${report.crop.window.centre} HU, width ${report.crop.window.width} HU` : 'images used as stored';
+  const detectionWindow = report.detection.window
+    ? `centre ${report.detection.window.centre} HU, width ${report.detection.window.width} HU`
+    : 'images used as stored';
+  const cropWindow = report.crop.window
+    ? `centre ${report.crop.window.centre} HU, width ${report.crop.window.width} HU`
+    : 'images used as stored';
   parts.push(
     `<p class="small">Detection: confidence threshold ${report.detection.confidenceThreshold}, NMS IoU ${report.detection.nmsIouThreshold}, ` +
       `input ${report.detection.inputSizePx} px, window ${detectionWindow}. Crops: square, margin ${report.crop.marginFraction} of the box side ` +
       `on each side, at least ${report.crop.minSidePx} px, resized to ${report.crop.inputSizePx} px, window ${cropWindow}. ` +
       `Probabilities: P(subtype) = P(branch) x P(subtype | branch), each from the softmax of mean aggregated logits.</p>`,
   );
-  parts.push('<p class="small">lilnet is a second reader that shows its evidence; every finding needs a radiologist\'s review.</p>');
+  parts.push(
+    '<p class="small">lilnet is a second reader that shows its evidence; every finding needs a radiologist\'s review.</p>',
+  );
 
-  return `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>lilnet report ${escapeHtml(report.case.id)}</title>` +
-    `<style>${STYLE}</style></head><body>${parts.join('\n')}</body></html>\n`;
+  return (
+    `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>lilnet report ${escapeHtml(report.case.id)}</title>` +
+    `<style>${STYLE}</style></head><body>${parts.join('\n')}</body></html>\n`
+  );
 }

@@ -23,7 +23,12 @@ export type Branch = 'benign' | 'malignant';
 
 /** The four model slots of a diagnosis. */
 export type ModelRole = 'detector' | 'benign-malignant' | 'malignant-subtype' | 'benign-subtype';
-export const MODEL_ROLES: readonly ModelRole[] = ['detector', 'benign-malignant', 'malignant-subtype', 'benign-subtype'];
+export const MODEL_ROLES: readonly ModelRole[] = [
+  'detector',
+  'benign-malignant',
+  'malignant-subtype',
+  'benign-subtype',
+];
 
 /** The model that filled one slot, as the report states it. */
 export interface ModelInfo {

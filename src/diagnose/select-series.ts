@@ -38,7 +38,10 @@ export function parsePhases(names: readonly string[]): Phase[] {
     }
     if (!phases.includes(phase)) phases.push(phase);
   }
-  if (phases.length === 0) throw new LilnetError('INVALID_ARGUMENT', 'the phase list is empty', { hint: 'pass phases such as AP,PVP' });
+  if (phases.length === 0)
+    throw new LilnetError('INVALID_ARGUMENT', 'the phase list is empty', {
+      hint: 'pass phases such as AP,PVP',
+    });
   return phases;
 }
 
@@ -50,7 +53,8 @@ export interface SeriesSelection {
 
 /** Returns why a series cannot be diagnosed, or null when it can. */
 export function unusableReason(series: Series): string | null {
-  if (series.modality && series.modality.toUpperCase() !== 'CT') return `its modality is ${series.modality}, not CT`;
+  if (series.modality && series.modality.toUpperCase() !== 'CT')
+    return `its modality is ${series.modality}, not CT`;
   if (series.unit === 'rescaled') return 'its values are not Hounsfield units';
   if (series.unit === 'label') return 'it holds segment labels, not an image';
   if (series.geometry.dimensions[2] < 1) return 'it has no slices';
@@ -76,9 +80,13 @@ export function selectSeries(ctCase: CtCase, requested: readonly Phase[] | null)
     }
   }
   if (usable.length === 0) {
-    throw new LilnetError('NO_USABLE_SERIES', `case ${ctCase.id} has no CT series to diagnose (${ctCase.series.length} series read): ${skipped.join('; ')}`, {
-      hint: 'point lilnet at CT series in Hounsfield units (DICOM or NIfTI) or at folders of windowed slice images',
-    });
+    throw new LilnetError(
+      'NO_USABLE_SERIES',
+      `case ${ctCase.id} has no CT series to diagnose (${ctCase.series.length} series read): ${skipped.join('; ')}`,
+      {
+        hint: 'point lilnet at CT series in Hounsfield units (DICOM or NIfTI) or at folders of windowed slice images',
+      },
+    );
   }
 
   const available = new Set(usable.map((s) => s.phase));
@@ -88,9 +96,13 @@ export function selectSeries(ctCase: CtCase, requested: readonly Phase[] | null)
     phases = requested.filter((p) => available.has(p));
     phasesMissing = requested.filter((p) => !available.has(p));
     if (phases.length === 0) {
-      throw new LilnetError('NO_USABLE_SERIES', `case ${ctCase.id} has none of the requested phases ${requested.join(', ')}; it has ${[...available].join(', ')}`, {
-        hint: `request phases the case has, e.g. --phases ${[...available].join(',')}`,
-      });
+      throw new LilnetError(
+        'NO_USABLE_SERIES',
+        `case ${ctCase.id} has none of the requested phases ${requested.join(', ')}; it has ${[...available].join(', ')}`,
+        {
+          hint: `request phases the case has, e.g. --phases ${[...available].join(',')}`,
+        },
+      );
     }
     const untrained = phases.filter((p) => !DEFAULT_PHASES.includes(p));
     if (untrained.length > 0) {
@@ -112,7 +124,11 @@ export function selectSeries(ctCase: CtCase, requested: readonly Phase[] | null)
     }
   }
   for (const phase of phasesMissing) {
-    warnings.push({ code: 'phase-missing', message: `phase ${phase} is missing from the case; the diagnosis uses ${phases.join(', ')}`, phase });
+    warnings.push({
+      code: 'phase-missing',
+      message: `phase ${phase} is missing from the case; the diagnosis uses ${phases.join(', ')}`,
+      phase,
+    });
   }
 
   const selected: Series[] = [];

@@ -10,7 +10,12 @@ import { applyWindow } from '../imaging/window.ts';
  * Returns a new array of `columns * rows` grey levels for slice `z`, in [0, 255], or in [0, 1] when
  * `unitScale` is true (the detector's input scale).
  */
-export function sliceToGrey(series: Series, z: number, window: DisplayWindow | null, unitScale = false): Float32Array {
+export function sliceToGrey(
+  series: Series,
+  z: number,
+  window: DisplayWindow | null,
+  unitScale = false,
+): Float32Array {
   const values = sliceView(series, z);
   const out = new Float32Array(values.length);
   if (series.unit === 'HU' && window) {

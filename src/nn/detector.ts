@@ -80,7 +80,15 @@ function convLayers(config: DetectorConfig): ConvSpec[] {
   DETECTOR_STRIDES.forEach((_, level) => {
     conv(`head.${level}.box.0`, head, head, 3);
     conv(`head.${level}.class.0`, head, head, 3);
-    layers.push({ name: `head.${level}.box.1`, inChannels: head, outChannels: 4 * config.regMax, kernel: 1, stride: 1, normalised: false, biasInit: 1 });
+    layers.push({
+      name: `head.${level}.box.1`,
+      inChannels: head,
+      outChannels: 4 * config.regMax,
+      kernel: 1,
+      stride: 1,
+      normalised: false,
+      biasInit: 1,
+    });
     layers.push({
       name: `head.${level}.class.1`,
       inChannels: head,
@@ -113,19 +121,49 @@ export function detectorParameterSpecs(config: DetectorConfig = DEFAULT_DETECTOR
       trainable: true,
     });
     if (layer.normalised) {
-      specs.push({ name: `${layer.name}.bn.weight`, shape: [layer.outChannels], init: { kind: 'constant', value: 1 }, trainable: true });
-      specs.push({ name: `${layer.name}.bn.bias`, shape: [layer.outChannels], init: { kind: 'constant', value: 0 }, trainable: true });
-      specs.push({ name: `${layer.name}.bn.running_mean`, shape: [layer.outChannels], init: { kind: 'constant', value: 0 }, trainable: false });
-      specs.push({ name: `${layer.name}.bn.running_var`, shape: [layer.outChannels], init: { kind: 'constant', value: 1 }, trainable: false });
+      specs.push({
+        name: `${layer.name}.bn.weight`,
+        shape: [layer.outChannels],
+        init: { kind: 'constant', value: 1 },
+        trainable: true,
+      });
+      specs.push({
+        name: `${layer.name}.bn.bias`,
+        shape: [layer.outChannels],
+        init: { kind: 'constant', value: 0 },
+        trainable: true,
+      });
+      specs.push({
+        name: `${layer.name}.bn.running_mean`,
+        shape: [layer.outChannels],
+        init: { kind: 'constant', value: 0 },
+        trainable: false,
+      });
+      specs.push({
+        name: `${layer.name}.bn.running_var`,
+        shape: [layer.outChannels],
+        init: { kind: 'constant', value: 1 },
+        trainable: false,
+      });
     } else {
-      specs.push({ name: `${layer.name}.conv.bias`, shape: [layer.outChannels], init: { kind: 'constant', value: layer.biasInit ?? 0 }, trainable: true });
+      specs.push({
+        name: `${layer.name}.conv.bias`,
+        shape: [layer.outChannels],
+        init: { kind: 'constant', value: layer.biasInit ?? 0 },
+        trainable: true,
+      });
     }
   }
   return specs;
 }
 
 /** Anchor points (cell centres in input pixels) and strides of every level, level by level, row by row. */
-export function detectorAnchors(inputSize: number): { x: Float32Array; y: Float32Array; stride: Float32Array; levelSizes: number[] } {
+export function detectorAnchors(inputSize: number): {
+  x: Float32Array;
+  y: Float32Array;
+  stride: Float32Array;
+  levelSizes: number[];
+} {
   const levelSizes = DETECTOR_STRIDES.map((stride) => (inputSize / stride) ** 2);
   const count = levelSizes.reduce((sum, size) => sum + size, 0);
   const x = new Float32Array(count);
@@ -181,9 +219,15 @@ export function detectorForward<T>(
     if (!layer) throw new Error(`detector has no layer ${name}`);
     const padding = (layer.kernel - 1) / 2;
     if (!layer.normalised) {
-      return ops.conv2d(x, parameter(`${name}.conv.weight`), parameter(`${name}.conv.bias`), { stride: layer.stride, padding });
+      return ops.conv2d(x, parameter(`${name}.conv.weight`), parameter(`${name}.conv.bias`), {
+        stride: layer.stride,
+        padding,
+      });
     }
-    const convolved = ops.conv2d(x, parameter(`${name}.conv.weight`), null, { stride: layer.stride, padding });
+    const convolved = ops.conv2d(x, parameter(`${name}.conv.weight`), null, {
+      stride: layer.stride,
+      padding,
+    });
     const normalised = ops.batchNorm2d(
       convolved,
       parameter(`${name}.bn.weight`),
@@ -227,7 +271,10 @@ export function detectorForward<T>(
 
   const bins = new Float32Array(regMax).map((_, index) => index);
   const probabilities = ops.softmax(distanceLogits, 2);
-  const distances = ops.sum(ops.mul(probabilities, ops.constant(bins, [1, 1, regMax, 1], 'detector_bins')), [2]);
+  const distances = ops.sum(
+    ops.mul(probabilities, ops.constant(bins, [1, 1, regMax, 1], 'detector_bins')),
+    [2],
+  );
 
   const output = yoloOutput(ops, distances, classLogits, config.inputSize);
   return { distanceLogits, distances, classLogits, output };
@@ -238,7 +285,11 @@ function yoloOutput<T>(ops: Ops<T>, distances: T, classLogits: T, inputSize: num
   const anchors = detectorAnchors(inputSize);
   const count = anchors.x.length;
   const stride = ops.constant(anchors.stride, [1, 1, count], 'detector_strides');
-  const halfStride = ops.constant(anchors.stride.map((value) => value / 2), [1, 1, count], 'detector_half_strides');
+  const halfStride = ops.constant(
+    anchors.stride.map((value) => value / 2),
+    [1, 1, count],
+    'detector_half_strides',
+  );
   const points = new Float32Array(2 * count);
   points.set(anchors.x, 0);
   points.set(anchors.y, count);

@@ -46,7 +46,10 @@ export function initialValues(spec: ParameterSpec, random: () => number): Float3
       return values;
     case 'kaiming-normal-fan-out-relu': {
       if (spec.shape.length < 2) {
-        throw new LilnetError('INTERNAL', `Kaiming initialisation of ${spec.name} needs a weight of rank 2 or more`);
+        throw new LilnetError(
+          'INTERNAL',
+          `Kaiming initialisation of ${spec.name} needs a weight of rank 2 or more`,
+        );
       }
       const receptiveField = spec.shape.slice(2).reduce((product, dim) => product * dim, 1);
       const std = Math.sqrt(2 / (spec.shape[0] * receptiveField));

@@ -9,7 +9,12 @@ export const BATCH_NORM_MOMENTUM = 0.1;
 export const BATCH_NORM_EPS = 1e-5;
 
 /** Specifies a bias-free convolution weight `[out, in, k, k]`, Kaiming-normal (fan-out, ReLU gain). */
-export function conv2dSpecs(prefix: string, inChannels: number, outChannels: number, kernel: number): ParameterSpec[] {
+export function conv2dSpecs(
+  prefix: string,
+  inChannels: number,
+  outChannels: number,
+  kernel: number,
+): ParameterSpec[] {
   return [
     {
       name: `${prefix}.weight`,
@@ -25,8 +30,18 @@ export function batchNorm2dSpecs(prefix: string, channels: number): ParameterSpe
   return [
     { name: `${prefix}.weight`, shape: [channels], init: { kind: 'constant', value: 1 }, trainable: true },
     { name: `${prefix}.bias`, shape: [channels], init: { kind: 'constant', value: 0 }, trainable: true },
-    { name: `${prefix}.running_mean`, shape: [channels], init: { kind: 'constant', value: 0 }, trainable: false },
-    { name: `${prefix}.running_var`, shape: [channels], init: { kind: 'constant', value: 1 }, trainable: false },
+    {
+      name: `${prefix}.running_mean`,
+      shape: [channels],
+      init: { kind: 'constant', value: 0 },
+      trainable: false,
+    },
+    {
+      name: `${prefix}.running_var`,
+      shape: [channels],
+      init: { kind: 'constant', value: 1 },
+      trainable: false,
+    },
   ];
 }
 
@@ -39,16 +54,33 @@ export function linearSpecs(prefix: string, inFeatures: number, outFeatures: num
       init: { kind: 'uniform-fan-in', fanIn: inFeatures },
       trainable: true,
     },
-    { name: `${prefix}.bias`, shape: [outFeatures], init: { kind: 'uniform-fan-in', fanIn: inFeatures }, trainable: true },
+    {
+      name: `${prefix}.bias`,
+      shape: [outFeatures],
+      init: { kind: 'uniform-fan-in', fanIn: inFeatures },
+      trainable: true,
+    },
   ];
 }
 
-export function conv2d<T>(ops: Ops<T>, p: ParameterLookup<T>, prefix: string, x: T, options: Conv2dOptions = {}): T {
+export function conv2d<T>(
+  ops: Ops<T>,
+  p: ParameterLookup<T>,
+  prefix: string,
+  x: T,
+  options: Conv2dOptions = {},
+): T {
   return ops.conv2d(x, p(`${prefix}.weight`), null, options);
 }
 
 /** Batch norm with batch statistics (and running-statistic updates) when `training`, running statistics otherwise. */
-export function batchNorm2d<T>(ops: Ops<T>, p: ParameterLookup<T>, prefix: string, x: T, training: boolean): T {
+export function batchNorm2d<T>(
+  ops: Ops<T>,
+  p: ParameterLookup<T>,
+  prefix: string,
+  x: T,
+  training: boolean,
+): T {
   return ops.batchNorm2d(
     x,
     p(`${prefix}.weight`),

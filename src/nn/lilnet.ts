@@ -11,7 +11,14 @@ import { LilnetError } from '../errors.ts';
 import { linear, linearSpecs } from './layers.ts';
 import type { LossOps } from './loss-ops.ts';
 import type { Ops, ParameterLookup, ParameterSpec } from './ops.ts';
-import { RESNET50_TRUNK, resnetStage, resnetStem, resnetTrunkSpecs, stageChannels, type ResNetTrunkConfig } from './resnet.ts';
+import {
+  RESNET50_TRUNK,
+  resnetStage,
+  resnetStem,
+  resnetTrunkSpecs,
+  stageChannels,
+  type ResNetTrunkConfig,
+} from './resnet.ts';
 
 /** Variants per image: the unmasked features and four quadrant masks. */
 export const VARIANTS = 5;
@@ -27,7 +34,10 @@ export const DEMO_TRUNK: ResNetTrunkConfig = { baseWidth: 16, blocksPerStage: [3
 
 export function lilnetConfig(numClasses: number, trunk: ResNetTrunkConfig = RESNET50_TRUNK): LilnetConfig {
   if (!Number.isInteger(numClasses) || numClasses < 2) {
-    throw new LilnetError('INVALID_ARGUMENT', `number of classes ${numClasses} must be an integer of at least 2`);
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `number of classes ${numClasses} must be an integer of at least 2`,
+    );
   }
   return { numClasses, trunk };
 }
@@ -73,9 +83,16 @@ export function variantMasks(size: number): Float32Array {
 export function maskVariants<T>(ops: Ops<T>, features: T): T {
   const [, channels, height, width] = ops.shape(features);
   if (height !== width) {
-    throw new LilnetError('INVALID_ARGUMENT', `the masking transform needs square feature maps, not ${height}x${width}`);
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `the masking transform needs square feature maps, not ${height}x${width}`,
+    );
   }
-  const masks = ops.constant(variantMasks(height), [1, VARIANTS, 1, height, width], `variant_masks_${height}`);
+  const masks = ops.constant(
+    variantMasks(height),
+    [1, VARIANTS, 1, height, width],
+    `variant_masks_${height}`,
+  );
   const perImage = ops.reshape(features, [-1, 1, channels, height, width]);
   return ops.reshape(ops.mul(perImage, masks), [-1, channels, height, width]);
 }
@@ -192,6 +209,9 @@ export function lilnetLoss<T>(
   const logQ = ops.logSoftmax(ops.mulScalar(outputs.selfDistillation, 1 / temperature), 1);
   const klTimesT2 = ops.mulScalar(ops.klDivBatchmean(logQ, target), temperature * temperature);
   const ceSelfDistillation = ops.crossEntropy(outputs.selfDistillation, labels);
-  const total = ops.add(ops.add(ops.add(ceLayer4Joint, ops.mulScalar(ceLayer3Joint, beta)), klTimesT2), ceSelfDistillation);
+  const total = ops.add(
+    ops.add(ops.add(ceLayer4Joint, ops.mulScalar(ceLayer3Joint, beta)), klTimesT2),
+    ceSelfDistillation,
+  );
   return { total, ceLayer4Joint, ceLayer3Joint, klTimesT2, ceSelfDistillation };
 }

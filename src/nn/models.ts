@@ -24,11 +24,17 @@ export function parseModelConfig(value: unknown): ModelConfig {
     throw new LilnetError('INVALID_ARGUMENT', 'model config is not an object');
   }
   if (record.architecture !== 'lilnet' && record.architecture !== 'resnet') {
-    throw new LilnetError('INVALID_ARGUMENT', `model architecture ${String(record.architecture)} is not lilnet or resnet`);
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `model architecture ${String(record.architecture)} is not lilnet or resnet`,
+    );
   }
   const numClasses = record.numClasses;
   if (typeof numClasses !== 'number' || !Number.isInteger(numClasses) || numClasses < 2) {
-    throw new LilnetError('INVALID_ARGUMENT', `model numClasses ${String(numClasses)} is not an integer >= 2`);
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `model numClasses ${String(numClasses)} is not an integer >= 2`,
+    );
   }
   const trunk = record.trunk ?? RESNET50_TRUNK;
   if (typeof trunk !== 'object' || !Array.isArray(trunk.blocksPerStage)) {
@@ -50,9 +56,13 @@ export function parseModelConfig(value: unknown): ModelConfig {
 export function inferModelConfig(stateDict: ReadonlyMap<string, { shape: readonly number[] }>): ModelConfig {
   const conv1 = stateDict.get('conv1.weight');
   if (!conv1) {
-    throw new LilnetError('CHECKPOINT_MISMATCH', 'state dict has no conv1.weight, so it is not a ResNet-50 or LiLNet model', {
-      hint: 'give a LiLNet or ResNet-50 checkpoint (keys such as conv1.weight, layer1.0.conv1.weight, fc.weight)',
-    });
+    throw new LilnetError(
+      'CHECKPOINT_MISMATCH',
+      'state dict has no conv1.weight, so it is not a ResNet-50 or LiLNet model',
+      {
+        hint: 'give a LiLNet or ResNet-50 checkpoint (keys such as conv1.weight, layer1.0.conv1.weight, fc.weight)',
+      },
+    );
   }
   const blocks = [0, 0, 0, 0];
   for (const name of stateDict.keys()) {
@@ -68,7 +78,10 @@ export function inferModelConfig(stateDict: ReadonlyMap<string, { shape: readonl
   if (selfDistillation) return { architecture: 'lilnet', numClasses: selfDistillation.shape[0], trunk };
   const fc = stateDict.get('fc.weight');
   if (!fc) {
-    throw new LilnetError('CHECKPOINT_MISMATCH', 'state dict has neither fc_SD.weight (LiLNet) nor fc.weight (ResNet-50)');
+    throw new LilnetError(
+      'CHECKPOINT_MISMATCH',
+      'state dict has neither fc_SD.weight (LiLNet) nor fc.weight (ResNet-50)',
+    );
   }
   return { architecture: 'resnet', numClasses: fc.shape[0], trunk };
 }

@@ -21,9 +21,15 @@ const EXPANSION = 4;
 
 export function validateTrunkConfig(config: ResNetTrunkConfig): void {
   if (!Number.isInteger(config.baseWidth) || config.baseWidth < 1) {
-    throw new LilnetError('INVALID_ARGUMENT', `ResNet base width ${config.baseWidth} is not a positive integer`);
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `ResNet base width ${config.baseWidth} is not a positive integer`,
+    );
   }
-  if (config.blocksPerStage.length !== 4 || config.blocksPerStage.some((n) => !Number.isInteger(n) || n < 1)) {
+  if (
+    config.blocksPerStage.length !== 4 ||
+    config.blocksPerStage.some((n) => !Number.isInteger(n) || n < 1)
+  ) {
     throw new LilnetError(
       'INVALID_ARGUMENT',
       `ResNet blocks per stage [${config.blocksPerStage.join(', ')}] must be four positive integers`,
@@ -41,7 +47,12 @@ export function stageChannels(config: ResNetTrunkConfig, stage: number): number 
   return stageWidth(config, stage) * EXPANSION;
 }
 
-function bottleneckSpecs(prefix: string, inChannels: number, width: number, withDownsample: boolean): ParameterSpec[] {
+function bottleneckSpecs(
+  prefix: string,
+  inChannels: number,
+  width: number,
+  withDownsample: boolean,
+): ParameterSpec[] {
   const out = width * EXPANSION;
   const specs = [
     ...conv2dSpecs(`${prefix}.conv1`, inChannels, width, 1),
@@ -61,7 +72,10 @@ function bottleneckSpecs(prefix: string, inChannels: number, width: number, with
 /** Specs of the stem (`conv1`, `bn1`) and of `layer1` to `layer4`. */
 export function resnetTrunkSpecs(config: ResNetTrunkConfig = RESNET50_TRUNK): ParameterSpec[] {
   validateTrunkConfig(config);
-  const specs = [...conv2dSpecs('conv1', 3, config.baseWidth, 7), ...batchNorm2dSpecs('bn1', config.baseWidth)];
+  const specs = [
+    ...conv2dSpecs('conv1', 3, config.baseWidth, 7),
+    ...batchNorm2dSpecs('bn1', config.baseWidth),
+  ];
   let inChannels = config.baseWidth;
   for (let stage = 1; stage <= 4; stage++) {
     const width = stageWidth(config, stage);
@@ -88,7 +102,13 @@ function bottleneck<T>(
   y = ops.relu(batchNorm2d(ops, p, `${prefix}.bn2`, y, training));
   y = batchNorm2d(ops, p, `${prefix}.bn3`, conv2d(ops, p, `${prefix}.conv3`, y), training);
   const shortcut = withDownsample
-    ? batchNorm2d(ops, p, `${prefix}.downsample.1`, conv2d(ops, p, `${prefix}.downsample.0`, x, { stride }), training)
+    ? batchNorm2d(
+        ops,
+        p,
+        `${prefix}.downsample.1`,
+        conv2d(ops, p, `${prefix}.downsample.0`, x, { stride }),
+        training,
+      )
     : x;
   return ops.relu(ops.add(y, shortcut));
 }

@@ -5,22 +5,38 @@
 import { LilnetError } from '../errors.ts';
 import { linear, linearSpecs } from './layers.ts';
 import type { Ops, ParameterLookup, ParameterSpec } from './ops.ts';
-import { RESNET50_TRUNK, resnetStage, resnetStem, resnetTrunkSpecs, stageChannels, type ResNetTrunkConfig } from './resnet.ts';
+import {
+  RESNET50_TRUNK,
+  resnetStage,
+  resnetStem,
+  resnetTrunkSpecs,
+  stageChannels,
+  type ResNetTrunkConfig,
+} from './resnet.ts';
 
 export interface ResNetClassifierConfig {
   numClasses: number;
   trunk: ResNetTrunkConfig;
 }
 
-export function resnetClassifierConfig(numClasses: number, trunk: ResNetTrunkConfig = RESNET50_TRUNK): ResNetClassifierConfig {
+export function resnetClassifierConfig(
+  numClasses: number,
+  trunk: ResNetTrunkConfig = RESNET50_TRUNK,
+): ResNetClassifierConfig {
   if (!Number.isInteger(numClasses) || numClasses < 2) {
-    throw new LilnetError('INVALID_ARGUMENT', `number of classes ${numClasses} must be an integer of at least 2`);
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `number of classes ${numClasses} must be an integer of at least 2`,
+    );
   }
   return { numClasses, trunk };
 }
 
 export function resnetClassifierSpecs(config: ResNetClassifierConfig): ParameterSpec[] {
-  return [...resnetTrunkSpecs(config.trunk), ...linearSpecs('fc', stageChannels(config.trunk, 4), config.numClasses)];
+  return [
+    ...resnetTrunkSpecs(config.trunk),
+    ...linearSpecs('fc', stageChannels(config.trunk, 4), config.numClasses),
+  ];
 }
 
 /** Logits `[N, K]` of NCHW images. */

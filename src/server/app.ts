@@ -34,7 +34,9 @@ export interface LilnetServer {
 }
 
 /** Opens the data folder and builds the Fastify instance without listening. */
-export async function buildServer(config: ServerConfig): Promise<{ app: FastifyInstance; context: ServerContext }> {
+export async function buildServer(
+  config: ServerConfig,
+): Promise<{ app: FastifyInstance; context: ServerContext }> {
   const paths = dataPaths(config.dataDir);
   await mkdir(paths.cases, { recursive: true });
   // Staging contains half-received uploads only, so whatever a previous run left there is incomplete.
@@ -103,10 +105,14 @@ export async function buildServer(config: ServerConfig): Promise<{ app: FastifyI
   registerReportRoutes(app, context);
   registerWebRoutes(app, await buildWebAssets());
 
-  app.get('/api/health', { config: { public: true }, schema: { tags: ['health'], summary: 'Liveness and schema version' } }, async () => ({
-    status: 'ok',
-    schemaVersion: schemaVersion(db),
-  }));
+  app.get(
+    '/api/health',
+    { config: { public: true }, schema: { tags: ['health'], summary: 'Liveness and schema version' } },
+    async () => ({
+      status: 'ok',
+      schemaVersion: schemaVersion(db),
+    }),
+  );
   app.get('/docs/json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
   app.addHook('onClose', async () => {

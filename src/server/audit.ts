@@ -40,7 +40,10 @@ export class AuditLog {
   }
 
   /** Records a slice read unless the same session read this series within the interval. */
-  recordSliceRead(sessionKey: string, entry: AuditEntry & { caseId: string; detail: { seriesId: string } }): void {
+  recordSliceRead(
+    sessionKey: string,
+    entry: AuditEntry & { caseId: string; detail: { seriesId: string } },
+  ): void {
     const key = `${sessionKey}:${entry.detail.seriesId}`;
     const now = Date.now();
     const last = this.lastSliceRead.get(key);

@@ -39,11 +39,20 @@ const LABEL_MAX = 120;
 
 /** Checks a case label: free text chosen by the user, 1 to 120 printable characters. */
 export function validateLabel(label: unknown): string {
-  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point of this check
-  if (typeof label !== 'string' || label.trim().length === 0 || label.length > LABEL_MAX || /[\u0000-\u001f]/.test(label)) {
-    throw new LilnetError('INVALID_ARGUMENT', `invalid case label ${JSON.stringify(String(label).slice(0, 40))}`, {
-      hint: `give 1 to ${LABEL_MAX} printable characters, and no patient name or ID`,
-    });
+  if (
+    typeof label !== 'string' ||
+    label.trim().length === 0 ||
+    label.length > LABEL_MAX ||
+    // eslint-disable-next-line no-control-regex -- rejecting control characters is the point of this check
+    /[\u0000-\u001f]/.test(label)
+  ) {
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `invalid case label ${JSON.stringify(String(label).slice(0, 40))}`,
+      {
+        hint: `give 1 to ${LABEL_MAX} printable characters, and no patient name or ID`,
+      },
+    );
   }
   return label.trim();
 }
@@ -83,14 +92,18 @@ function toCaseView(row: Record<string, unknown>): CaseView {
 }
 
 export function listCases(db: Db): CaseView[] {
-  return (db.prepare(`${CASE_SELECT} ORDER BY c.created_at DESC`).all() as Record<string, unknown>[]).map(toCaseView);
+  return (db.prepare(`${CASE_SELECT} ORDER BY c.created_at DESC`).all() as Record<string, unknown>[]).map(
+    toCaseView,
+  );
 }
 
 /** Returns a case or throws NOT_FOUND. */
 export function getCase(db: Db, caseId: string): CaseView {
   const row = db.prepare(`${CASE_SELECT} WHERE c.id = ?`).get(caseId) as Record<string, unknown> | undefined;
   if (!row) {
-    throw new LilnetError('NOT_FOUND', `case ${caseId} not found`, { hint: 'list the cases with GET /api/cases' });
+    throw new LilnetError('NOT_FOUND', `case ${caseId} not found`, {
+      hint: 'list the cases with GET /api/cases',
+    });
   }
   return toCaseView(row);
 }
@@ -100,9 +113,17 @@ export function deleteCase(db: Db, caseId: string): void {
 }
 
 /** Records an upload and returns its id; the caller moves the files into `files/u<id>` afterwards. */
-export function addUpload(db: Db, caseId: string, phase: Phase, fileCount: number, byteCount: number): number {
+export function addUpload(
+  db: Db,
+  caseId: string,
+  phase: Phase,
+  fileCount: number,
+  byteCount: number,
+): number {
   const info = db
-    .prepare('INSERT INTO uploads (case_id, phase, folder, file_count, byte_count, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+    .prepare(
+      'INSERT INTO uploads (case_id, phase, folder, file_count, byte_count, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    )
     .run(caseId, phase, '', fileCount, byteCount, new Date().toISOString());
   const id = Number(info.lastInsertRowid);
   db.prepare('UPDATE uploads SET folder = ? WHERE id = ?').run(`u${id}`, id);
@@ -176,15 +197,17 @@ function toSeriesView(row: Record<string, unknown>): SeriesView {
 }
 
 export function listSeries(db: Db, caseId: string): SeriesView[] {
-  return (db.prepare('SELECT * FROM series WHERE case_id = ? ORDER BY position').all(caseId) as Record<string, unknown>[]).map(
-    toSeriesView,
-  );
+  return (
+    db.prepare('SELECT * FROM series WHERE case_id = ? ORDER BY position').all(caseId) as Record<
+      string,
+      unknown
+    >[]
+  ).map(toSeriesView);
 }
 
 export function getSeries(db: Db, caseId: string, seriesId: string): SeriesView {
   const row = db.prepare('SELECT * FROM series WHERE case_id = ? AND id = ?').get(caseId, seriesId) as
-    | Record<string, unknown>
-    | undefined;
+    Record<string, unknown> | undefined;
   if (!row) {
     throw new LilnetError('NOT_FOUND', `series ${seriesId} not found in case ${caseId}`, {
       hint: 'list the series with GET /api/cases/{caseId}/series',
@@ -194,7 +217,13 @@ export function getSeries(db: Db, caseId: string, seriesId: string): SeriesView 
 }
 
 /** Stores the result of a diagnose job and its lesions, in one transaction. */
-export function recordResult(db: Db, caseId: string, jobId: string, folder: string, report: DiagnosisReport): string {
+export function recordResult(
+  db: Db,
+  caseId: string,
+  jobId: string,
+  folder: string,
+  report: DiagnosisReport,
+): string {
   const id = randomUUID();
   const insertLesion = db.prepare(
     `INSERT INTO lesions (result_id, lesion_key, p_malignant, call, call_probability, probabilities, phases)

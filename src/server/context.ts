@@ -18,7 +18,11 @@ export const ERROR_SCHEMA = {
   properties: {
     error: {
       type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' }, hint: { type: ['string', 'null'] } },
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        hint: { type: ['string', 'null'] },
+      },
     },
   },
 } as const;

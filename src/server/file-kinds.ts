@@ -35,6 +35,7 @@ export function detectFileKind(head: Uint8Array, fileName: string): UploadFileKi
   if (startsWith(head, [0x44, 0x49, 0x43, 0x4d], 128)) return 'dicom';
   if (startsWith(head, [0x1f, 0x8b]) && lowerName.endsWith('.nii.gz')) return 'nifti-gzip';
   if (lowerName.endsWith('.nii') && isNiftiHeader(head)) return 'nifti';
-  if (lowerName.endsWith('.dcm') && (startsWith(head, [0x02, 0x00]) || startsWith(head, [0x08, 0x00]))) return 'dicom';
+  if (lowerName.endsWith('.dcm') && (startsWith(head, [0x02, 0x00]) || startsWith(head, [0x08, 0x00])))
+    return 'dicom';
   return null;
 }

@@ -73,13 +73,21 @@ export function discardRequestBody(raw: IncomingMessage, maxBytes: number): Prom
  * Sends every error as `{ error: { code, message, hint } }`. A request body not read to its end (an upload
  * rejected early) is read and discarded first, up to `maxDiscardBytes`, so that browsers see the error.
  */
-export function registerErrorHandler(app: FastifyInstance, limitsHint: string, maxDiscardBytes: number): void {
+export function registerErrorHandler(
+  app: FastifyInstance,
+  limitsHint: string,
+  maxDiscardBytes: number,
+): void {
   // Unknown paths get the same error body as every other failure, so API clients parse one format.
   app.setNotFoundHandler(async (request, reply) => {
     if (!(await discardRequestBody(request.raw, maxDiscardBytes))) reply.header('Connection', 'close');
     const path = request.url.split('?')[0].slice(0, 200);
     return reply.status(404).send({
-      error: { code: 'NOT_FOUND', message: `no endpoint ${request.method} ${path}`, hint: 'see the API document at /docs/json' },
+      error: {
+        code: 'NOT_FOUND',
+        message: `no endpoint ${request.method} ${path}`,
+        hint: 'see the API document at /docs/json',
+      },
     });
   });
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
@@ -88,7 +96,9 @@ export function registerErrorHandler(app: FastifyInstance, limitsHint: string, m
       const status = STATUS_BY_CODE[error.code] ?? 500;
       if (status >= 500) log.error({ err: error, url: request.url }, 'request failed');
       else log.debug({ code: error.code, url: request.url }, 'request rejected');
-      return reply.status(status).send({ error: { code: error.code, message: error.message, hint: error.hint ?? null } });
+      return reply
+        .status(status)
+        .send({ error: { code: error.code, message: error.message, hint: error.hint ?? null } });
     }
     const limitMessage = error.code ? LIMIT_ERRORS[error.code] : undefined;
     if (limitMessage) {
@@ -97,9 +107,13 @@ export function registerErrorHandler(app: FastifyInstance, limitsHint: string, m
         .send({ error: { code: 'UPLOAD_TOO_LARGE', message: limitMessage, hint: limitsHint } });
     }
     if (error.validation || (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)) {
-      return reply
-        .status(error.statusCode ?? 400)
-        .send({ error: { code: 'INVALID_ARGUMENT', message: error.message, hint: 'see the API document at /docs/json' } });
+      return reply.status(error.statusCode ?? 400).send({
+        error: {
+          code: 'INVALID_ARGUMENT',
+          message: error.message,
+          hint: 'see the API document at /docs/json',
+        },
+      });
     }
     log.error({ err: error, url: request.url }, 'request failed');
     return reply

@@ -22,9 +22,13 @@ export class LoginThrottle {
       const recent = this.recent(key, now);
       if (recent.length >= limit) {
         const waitMinutes = Math.ceil((recent[0] + WINDOW_MS - now) / 60_000);
-        throw new LilnetError('LOGIN_RATE_LIMITED', `too many failed sign-ins: ${recent.length} in ${WINDOW_MS / 60_000} minutes`, {
-          hint: `wait ${waitMinutes} minutes, or ask an admin to check the account`,
-        });
+        throw new LilnetError(
+          'LOGIN_RATE_LIMITED',
+          `too many failed sign-ins: ${recent.length} in ${WINDOW_MS / 60_000} minutes`,
+          {
+            hint: `wait ${waitMinutes} minutes, or ask an admin to check the account`,
+          },
+        );
       }
     }
   }

@@ -23,9 +23,13 @@ function deriveKey(password: string, salt: Buffer, options: ScryptOptions): Prom
 /** Hashes a password with a fresh random salt. */
 export async function hashPassword(password: string): Promise<string> {
   if (password.length < MIN_PASSWORD_LENGTH) {
-    throw new LilnetError('INVALID_ARGUMENT', `the password has ${password.length} characters, fewer than ${MIN_PASSWORD_LENGTH}`, {
-      hint: `choose a password of at least ${MIN_PASSWORD_LENGTH} characters`,
-    });
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `the password has ${password.length} characters, fewer than ${MIN_PASSWORD_LENGTH}`,
+      {
+        hint: `choose a password of at least ${MIN_PASSWORD_LENGTH} characters`,
+      },
+    );
   }
   const salt = randomBytes(SALT_BYTES);
   const key = await deriveKey(password, salt, COST);

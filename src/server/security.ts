@@ -82,9 +82,13 @@ export function registerSecurity(app: FastifyInstance, db: Db, config: ServerCon
     app.addHook('onRequest', async (request) => {
       const name = hostName(request.headers.host ?? '');
       if (!LOOPBACK_HOSTS.has(name) && !allowed.has(name)) {
-        throw new LilnetError('CSRF_REJECTED', `request for host ${JSON.stringify(name)} rejected by a loopback server`, {
-          hint: 'open the application at http://127.0.0.1 or http://localhost, or add the origin with --allowed-origin',
-        });
+        throw new LilnetError(
+          'CSRF_REJECTED',
+          `request for host ${JSON.stringify(name)} rejected by a loopback server`,
+          {
+            hint: 'open the application at http://127.0.0.1 or http://localhost, or add the origin with --allowed-origin',
+          },
+        );
       }
     });
   }
@@ -119,7 +123,8 @@ export function registerSecurity(app: FastifyInstance, db: Db, config: ServerCon
     reply.header('Cross-Origin-Resource-Policy', 'same-origin');
     if (!reply.hasHeader('Content-Security-Policy')) reply.header('Content-Security-Policy', APP_CSP);
     if (!reply.hasHeader('X-Frame-Options')) reply.header('X-Frame-Options', 'SAMEORIGIN');
-    if (request.url.startsWith('/api/') && !reply.hasHeader('Cache-Control')) reply.header('Cache-Control', 'no-store');
+    if (request.url.startsWith('/api/') && !reply.hasHeader('Cache-Control'))
+      reply.header('Cache-Control', 'no-store');
     return payload;
   });
 }

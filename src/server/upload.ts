@@ -64,9 +64,13 @@ export function zipEntryTarget(folder: string, entryName: string): string {
   const root = resolve(folder);
   const target = resolve(root, ...segments);
   if (unsafe || !target.startsWith(root + sep)) {
-    throw new LilnetError('UPLOAD_INVALID', `zip entry ${JSON.stringify(entryName.slice(0, 200))} points outside the upload folder`, {
-      hint: 'the zip must hold only relative paths without ".."; create it again from the case folder',
-    });
+    throw new LilnetError(
+      'UPLOAD_INVALID',
+      `zip entry ${JSON.stringify(entryName.slice(0, 200))} points outside the upload folder`,
+      {
+        hint: 'the zip must hold only relative paths without ".."; create it again from the case folder',
+      },
+    );
   }
   return target;
 }
@@ -75,7 +79,11 @@ export function zipEntryTarget(folder: string, entryName: string): string {
 function isIgnoredZipEntry(name: string): boolean {
   const segments = name.replace(/\\/g, '/').split('/');
   // `..` is no hidden name: zipEntryTarget and safeFileName reject it with the whole upload.
-  return name.endsWith('/') || segments.includes('__MACOSX') || segments.some((s) => s.startsWith('.') && s !== '.' && s !== '..');
+  return (
+    name.endsWith('/') ||
+    segments.includes('__MACOSX') ||
+    segments.some((s) => s.startsWith('.') && s !== '.' && s !== '..')
+  );
 }
 
 async function readHead(path: string): Promise<Uint8Array> {
@@ -90,9 +98,13 @@ async function readHead(path: string): Promise<Uint8Array> {
 }
 
 function unknownKindError(name: string): LilnetError {
-  return new LilnetError('UPLOAD_INVALID', `file ${JSON.stringify(name)} is not DICOM, NIfTI, PNG, JPEG or zip`, {
-    hint: 'upload DICOM files (.dcm), NIfTI (.nii, .nii.gz), PNG or JPEG slice images, or a zip of them',
-  });
+  return new LilnetError(
+    'UPLOAD_INVALID',
+    `file ${JSON.stringify(name)} is not DICOM, NIfTI, PNG, JPEG or zip`,
+    {
+      hint: 'upload DICOM files (.dcm), NIfTI (.nii, .nii.gz), PNG or JPEG slice images, or a zip of them',
+    },
+  );
 }
 
 /** Unpacks a zip that was saved at `zipPath` into `folder`, checking entry count, sizes, paths and kinds. */
@@ -118,14 +130,25 @@ async function extractZip(
         entries += 1;
         declaredBytes += info.originalSize;
         if (entries > limits.maxZipEntries) {
-          throw new LilnetError('UPLOAD_TOO_LARGE', `zip ${zipName} has more than ${limits.maxZipEntries} files`, {
-            hint: 'split the case into several zips or uploads',
-          });
+          throw new LilnetError(
+            'UPLOAD_TOO_LARGE',
+            `zip ${zipName} has more than ${limits.maxZipEntries} files`,
+            {
+              hint: 'split the case into several zips or uploads',
+            },
+          );
         }
-        if (info.originalSize > limits.maxFileBytes || budget.bytes + declaredBytes > limits.maxRequestBytes) {
-          throw new LilnetError('UPLOAD_TOO_LARGE', `zip ${zipName} unpacks to more than the server's upload limit`, {
-            hint: `keep each file under ${limits.maxFileBytes} bytes and each upload under ${limits.maxRequestBytes} bytes unpacked`,
-          });
+        if (
+          info.originalSize > limits.maxFileBytes ||
+          budget.bytes + declaredBytes > limits.maxRequestBytes
+        ) {
+          throw new LilnetError(
+            'UPLOAD_TOO_LARGE',
+            `zip ${zipName} unpacks to more than the server's upload limit`,
+            {
+              hint: `keep each file under ${limits.maxFileBytes} bytes and each upload under ${limits.maxRequestBytes} bytes unpacked`,
+            },
+          );
         }
         return true;
       },
@@ -141,15 +164,23 @@ async function extractZip(
     // fflate allocates each entry's declared size and cuts longer data to it, so the sizes checked above bound
     // the memory. The CRC shows whether the entry was cut (a zip lying about its sizes) or is damaged.
     if (crcs.get(name) !== crc32(content)) {
-      throw new LilnetError('UPLOAD_INVALID', `zip ${zipName} entry ${JSON.stringify(name.slice(0, 200))} is damaged or declares a wrong size (CRC mismatch)`, {
-        hint: 'create the zip again and upload it once more',
-      });
+      throw new LilnetError(
+        'UPLOAD_INVALID',
+        `zip ${zipName} entry ${JSON.stringify(name.slice(0, 200))} is damaged or declares a wrong size (CRC mismatch)`,
+        {
+          hint: 'create the zip again and upload it once more',
+        },
+      );
     }
     budget.bytes += content.byteLength;
     if (content.byteLength > limits.maxFileBytes || budget.bytes > limits.maxRequestBytes) {
-      throw new LilnetError('UPLOAD_TOO_LARGE', `zip ${zipName} unpacks to more than the server's upload limit`, {
-        hint: `keep each upload under ${limits.maxRequestBytes} bytes unpacked`,
-      });
+      throw new LilnetError(
+        'UPLOAD_TOO_LARGE',
+        `zip ${zipName} unpacks to more than the server's upload limit`,
+        {
+          hint: `keep each upload under ${limits.maxRequestBytes} bytes unpacked`,
+        },
+      );
     }
     const entryBase = name.split(/[\\/]/).pop() ?? name;
     const kind = detectFileKind(content.subarray(0, SNIFF_BYTES), entryBase);
@@ -197,9 +228,13 @@ export async function stageUpload(
           budget.bytes += chunk.length;
           if (budget.bytes > limits.maxRequestBytes) {
             callback(
-              new LilnetError('UPLOAD_TOO_LARGE', `the upload exceeds ${limits.maxRequestBytes} bytes in total`, {
-                hint: 'split the case into several uploads, one per series',
-              }),
+              new LilnetError(
+                'UPLOAD_TOO_LARGE',
+                `the upload exceeds ${limits.maxRequestBytes} bytes in total`,
+                {
+                  hint: 'split the case into several uploads, one per series',
+                },
+              ),
             );
             return;
           }
@@ -208,9 +243,13 @@ export async function stageUpload(
       });
       await pipeline(part.file, counter, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
       if (part.file.truncated) {
-        throw new LilnetError('UPLOAD_TOO_LARGE', `file ${name} exceeds the limit of ${limits.maxFileBytes} bytes`, {
-          hint: 'upload the series as several smaller files',
-        });
+        throw new LilnetError(
+          'UPLOAD_TOO_LARGE',
+          `file ${name} exceeds the limit of ${limits.maxFileBytes} bytes`,
+          {
+            hint: 'upload the series as several smaller files',
+          },
+        );
       }
       const kind = detectFileKind(await readHead(path), name);
       if (kind === null) throw unknownKindError(name);

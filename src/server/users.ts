@@ -34,7 +34,9 @@ export async function createUser(db: Db, name: string, password: string, role: R
     });
   }
   if (!ROLES.includes(role)) {
-    throw new LilnetError('INVALID_ARGUMENT', `invalid role ${JSON.stringify(role)}`, { hint: `use one of ${ROLES.join(', ')}` });
+    throw new LilnetError('INVALID_ARGUMENT', `invalid role ${JSON.stringify(role)}`, {
+      hint: `use one of ${ROLES.join(', ')}`,
+    });
   }
   const passwordHash = await hashPassword(password);
   const existing = db.prepare('SELECT id FROM users WHERE name = ?').get(name);
@@ -48,7 +50,9 @@ export async function createUser(db: Db, name: string, password: string, role: R
 }
 
 export function listUsers(db: Db): (User & { createdAt: string })[] {
-  return db.prepare('SELECT id, name, role, created_at AS createdAt FROM users ORDER BY name').all() as (User & {
+  return db
+    .prepare('SELECT id, name, role, created_at AS createdAt FROM users ORDER BY name')
+    .all() as (User & {
     createdAt: string;
   })[];
 }
@@ -60,8 +64,7 @@ export function countUsers(db: Db): number {
 /** Returns the user when the name and password match, otherwise null (after the same hashing work). */
 export async function authenticate(db: Db, name: string, password: string): Promise<User | null> {
   const row = db.prepare('SELECT id, name, role, password_hash FROM users WHERE name = ?').get(name) as
-    | (User & { password_hash: string })
-    | undefined;
+    (User & { password_hash: string }) | undefined;
   // An unknown name still costs one scrypt, so response time does not reveal which names exist.
   const stored = row?.password_hash ?? 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAA';
   const matches = await verifyPassword(password, stored);
@@ -76,13 +79,9 @@ export function createSession(db: Db, user: User, lifetimeMs: number): { token: 
   const now = Date.now();
   const expiresAt = new Date(now + lifetimeMs).toISOString();
   const tokenHash = hashToken(token);
-  db.prepare('INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(
-    tokenHash,
-    user.id,
-    csrfToken,
-    new Date(now).toISOString(),
-    expiresAt,
-  );
+  db.prepare(
+    'INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+  ).run(tokenHash, user.id, csrfToken, new Date(now).toISOString(), expiresAt);
   return { token, session: { user, csrfToken, tokenHash, expiresAt } };
 }
 
@@ -94,7 +93,8 @@ export function findSession(db: Db, token: string): Session | null {
       `SELECT s.csrf_token, s.expires_at, u.id, u.name, u.role
        FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`,
     )
-    .get(tokenHash) as { csrf_token: string; expires_at: string; id: number; name: string; role: Role } | undefined;
+    .get(tokenHash) as
+    { csrf_token: string; expires_at: string; id: number; name: string; role: Role } | undefined;
   if (!row) return null;
   if (Date.parse(row.expires_at) <= Date.now()) {
     db.prepare('DELETE FROM sessions WHERE token_hash = ?').run(tokenHash);

@@ -37,14 +37,23 @@ export async function buildWebAssets(): Promise<WebAssets> {
 export function registerWebRoutes(app: FastifyInstance, assets: WebAssets): void {
   const options = { config: { public: true }, schema: { hide: true } };
   app.get('/', options, async (_request, reply) =>
-    reply.header('Content-Type', 'text/html; charset=utf-8').header('Cache-Control', 'no-cache').send(assets.indexHtml),
+    reply
+      .header('Content-Type', 'text/html; charset=utf-8')
+      .header('Cache-Control', 'no-cache')
+      .send(assets.indexHtml),
   );
   app.get('/app.js', options, async (_request, reply) =>
-    reply.header('Content-Type', 'text/javascript; charset=utf-8').header('Cache-Control', 'no-cache').send(assets.appJs),
+    reply
+      .header('Content-Type', 'text/javascript; charset=utf-8')
+      .header('Cache-Control', 'no-cache')
+      .send(assets.appJs),
   );
   // Browsers request a favicon on their own. An empty 204 response keeps a 404 out of their consoles.
   app.get('/favicon.ico', options, async (_request, reply) => reply.status(204).send());
   app.get('/app.css', options, async (_request, reply) =>
-    reply.header('Content-Type', 'text/css; charset=utf-8').header('Cache-Control', 'no-cache').send(assets.appCss),
+    reply
+      .header('Content-Type', 'text/css; charset=utf-8')
+      .header('Cache-Control', 'no-cache')
+      .send(assets.appCss),
   );
 }

@@ -20,7 +20,8 @@ function directoryOffset(view: DataView): number | null {
     const locator = i - 20;
     if (locator < 0 || view.getUint32(locator, true) !== ZIP64_LOCATOR) return null;
     const zip64End = Number(view.getBigUint64(locator + 8, true));
-    if (zip64End + 56 > view.byteLength || view.getUint32(zip64End, true) !== ZIP64_END_OF_DIRECTORY) return null;
+    if (zip64End + 56 > view.byteLength || view.getUint32(zip64End, true) !== ZIP64_END_OF_DIRECTORY)
+      return null;
     return Number(view.getBigUint64(zip64End + 48, true));
   }
   return null;
@@ -38,7 +39,8 @@ export function zipEntryCrcs(data: Uint8Array): Map<string, number> {
     const nameLength = view.getUint16(offset + 28, true);
     const extraLength = view.getUint16(offset + 30, true);
     const commentLength = view.getUint16(offset + 32, true);
-    if (offset + 46 + nameLength > view.byteLength) throw new Error('central directory entry past the end of the file');
+    if (offset + 46 + nameLength > view.byteLength)
+      throw new Error('central directory entry past the end of the file');
     // Names decoded as fflate decodes them: UTF-8 when flag bit 11 is set, else one character per byte.
     const name = strFromU8(data.subarray(offset + 46, offset + 46 + nameLength), (flags & 0x800) === 0);
     crcs.set(name, crc);

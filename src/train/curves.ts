@@ -19,7 +19,15 @@ interface Series {
   values: (number | null)[];
 }
 
-function panel(x0: number, width: number, height: number, title: string, series: Series[], epochs: number[], fixedMax?: number): string {
+function panel(
+  x0: number,
+  width: number,
+  height: number,
+  title: string,
+  series: Series[],
+  epochs: number[],
+  fixedMax?: number,
+): string {
   const top = 30;
   const left = x0 + 45;
   const plotWidth = width - 60;
@@ -40,10 +48,19 @@ function panel(x0: number, width: number, height: number, title: string, series:
   ];
   series.forEach((s, index) => {
     const points = epochs
-      .map((epoch, i) => (s.values[i] === null || !Number.isFinite(s.values[i]!) ? null : `${px(epoch).toFixed(1)},${py(s.values[i]!).toFixed(1)}`))
+      .map((epoch, i) =>
+        s.values[i] === null || !Number.isFinite(s.values[i]!)
+          ? null
+          : `${px(epoch).toFixed(1)},${py(s.values[i]!).toFixed(1)}`,
+      )
       .filter((p): p is string => p !== null);
-    if (points.length > 0) parts.push(`<polyline fill="none" stroke="${s.colour}" stroke-width="2" points="${points.join(' ')}"/>`);
-    parts.push(`<text x="${left + 8}" y="${top + plotHeight + 30 + 12 * index}" font-size="11" fill="${s.colour}">${s.name}</text>`);
+    if (points.length > 0)
+      parts.push(
+        `<polyline fill="none" stroke="${s.colour}" stroke-width="2" points="${points.join(' ')}"/>`,
+      );
+    parts.push(
+      `<text x="${left + 8}" y="${top + plotHeight + 30 + 12 * index}" font-size="11" fill="${s.colour}">${s.name}</text>`,
+    );
   });
   return parts.join('\n');
 }
@@ -53,7 +70,14 @@ export function curvesSvg(history: readonly EpochMetrics[]): string {
   const epochs = history.map((m) => m.epoch);
   const width = 900;
   const height = 380;
-  const left = panel(0, width / 2, height, 'training loss', [{ name: 'loss', colour: '#c0392b', values: history.map((m) => m.trainLoss) }], epochs);
+  const left = panel(
+    0,
+    width / 2,
+    height,
+    'training loss',
+    [{ name: 'loss', colour: '#c0392b', values: history.map((m) => m.trainLoss) }],
+    epochs,
+  );
   const right = panel(
     width / 2,
     width / 2,
@@ -61,7 +85,11 @@ export function curvesSvg(history: readonly EpochMetrics[]): string {
     'accuracy and AUC',
     [
       { name: 'training accuracy (images)', colour: '#2980b9', values: history.map((m) => m.trainAccuracy) },
-      { name: 'validation accuracy (patients)', colour: '#27ae60', values: history.map((m) => m.valAccuracy) },
+      {
+        name: 'validation accuracy (patients)',
+        colour: '#27ae60',
+        values: history.map((m) => m.valAccuracy),
+      },
       { name: 'validation AUC (patients)', colour: '#8e44ad', values: history.map((m) => m.valAuc) },
     ],
     epochs,

@@ -6,7 +6,11 @@
  */
 import { ParameterStore, Sgd, TorchOps } from '../backends/torch/index.ts';
 import { noGrad, scope, tensor } from '../backends/torch/tensor.ts';
-import type { CheckpointTensor, SgdCheckpointState, TrainingCheckpoint } from '../nn/checkpoint/lilnet-checkpoint.ts';
+import type {
+  CheckpointTensor,
+  SgdCheckpointState,
+  TrainingCheckpoint,
+} from '../nn/checkpoint/lilnet-checkpoint.ts';
 import { lilnetConfig, lilnetForward, lilnetLoss } from '../nn/lilnet.ts';
 import { modelSpecs, type ModelConfig } from '../nn/models.ts';
 import type { StateDictEntry } from '../backends/torch/parameters.ts';
@@ -30,7 +34,11 @@ export class ClassifierRunner {
   constructor(model: ModelConfig, store: ParameterStore, lr: number) {
     this.model = model;
     this.store = store;
-    this.sgd = new Sgd(store.trainableParameters(), { lr, momentum: SGD_MOMENTUM, weightDecay: WEIGHT_DECAY });
+    this.sgd = new Sgd(store.trainableParameters(), {
+      lr,
+      momentum: SGD_MOMENTUM,
+      weightDecay: WEIGHT_DECAY,
+    });
   }
 
   static initialise(model: ModelConfig, seed: number, lr: number): ClassifierRunner {
@@ -38,7 +46,12 @@ export class ClassifierRunner {
   }
 
   /** Builds from a state dict; mismatched heads (other class counts) start from their initialisation. */
-  static fromStateDict(model: ModelConfig, stateDict: ReadonlyMap<string, StateDictEntry>, lr: number, strict: boolean): ClassifierRunner {
+  static fromStateDict(
+    model: ModelConfig,
+    stateDict: ReadonlyMap<string, StateDictEntry>,
+    lr: number,
+    strict: boolean,
+  ): ClassifierRunner {
     const { store } = ParameterStore.fromStateDict(modelSpecs(model), stateDict, { strict });
     return new ClassifierRunner(model, store, lr);
   }
@@ -51,10 +64,15 @@ export class ClassifierRunner {
       const config = lilnetConfig(this.model.numClasses, this.model.trunk);
       this.sgd.zeroGrad();
       const result = scope(() => {
-        const outputs = lilnetForward(ops, this.store.lookup, config, tensor(images, shape), { training: true });
+        const outputs = lilnetForward(ops, this.store.lookup, config, tensor(images, shape), {
+          training: true,
+        });
         const loss = lilnetLoss(ops, outputs, labels, config.numClasses);
         loss.total.backward();
-        return { loss: loss.total.item(), correct: countCorrect(outputs.aggregated.toFloat32Array(), labels, config.numClasses) };
+        return {
+          loss: loss.total.item(),
+          correct: countCorrect(outputs.aggregated.toFloat32Array(), labels, config.numClasses),
+        };
       });
       this.sgd.step();
       return result;
@@ -62,10 +80,15 @@ export class ClassifierRunner {
     const config = resnetClassifierConfig(this.model.numClasses, this.model.trunk);
     this.sgd.zeroGrad();
     const result = scope(() => {
-      const logits = resnetClassifierForward(ops, this.store.lookup, config, tensor(images, shape), { training: true });
+      const logits = resnetClassifierForward(ops, this.store.lookup, config, tensor(images, shape), {
+        training: true,
+      });
       const loss = ops.crossEntropy(logits, labels);
       loss.backward();
-      return { loss: loss.item(), correct: countCorrect(logits.toFloat32Array(), labels, this.model.numClasses) };
+      return {
+        loss: loss.item(),
+        correct: countCorrect(logits.toFloat32Array(), labels, this.model.numClasses),
+      };
     });
     this.sgd.step();
     return result;
@@ -79,10 +102,14 @@ export class ClassifierRunner {
         const input = tensor(images, shape);
         if (this.model.architecture === 'lilnet') {
           const config = lilnetConfig(this.model.numClasses, this.model.trunk);
-          return lilnetForward(ops, this.store.lookup, config, input, { training: false }).aggregated.toFloat32Array();
+          return lilnetForward(ops, this.store.lookup, config, input, {
+            training: false,
+          }).aggregated.toFloat32Array();
         }
         const config = resnetClassifierConfig(this.model.numClasses, this.model.trunk);
-        return resnetClassifierForward(ops, this.store.lookup, config, input, { training: false }).toFloat32Array();
+        return resnetClassifierForward(ops, this.store.lookup, config, input, {
+          training: false,
+        }).toFloat32Array();
       }),
     );
   }
@@ -92,9 +119,22 @@ export class ClassifierRunner {
     const names = this.store.trainableNames();
     const momentumBuffers = new Map<string, CheckpointTensor>();
     this.sgd.momentumBuffers().forEach((buffer, i) => {
-      if (buffer) momentumBuffers.set(names[i], { shape: [...buffer.shape], dtype: 'float32', data: buffer.toFloat32Array() });
+      if (buffer)
+        momentumBuffers.set(names[i], {
+          shape: [...buffer.shape],
+          dtype: 'float32',
+          data: buffer.toFloat32Array(),
+        });
     });
-    return { kind: 'sgd', lr: this.sgd.lr, momentum: this.sgd.momentum, dampening: this.sgd.dampening, weightDecay: this.sgd.weightDecay, nesterov: this.sgd.nesterov, momentumBuffers };
+    return {
+      kind: 'sgd',
+      lr: this.sgd.lr,
+      momentum: this.sgd.momentum,
+      dampening: this.sgd.dampening,
+      weightDecay: this.sgd.weightDecay,
+      nesterov: this.sgd.nesterov,
+      momentumBuffers,
+    };
   }
 
   /** Restores momentum buffers from a checkpoint written by {@link optimizerState}. */
@@ -103,8 +143,19 @@ export class ClassifierRunner {
     this.sgd.loadMomentumBuffers(names.map((name) => state.momentumBuffers.get(name)?.data ?? null));
   }
 
-  checkpoint(epoch: number, config: Record<string, unknown>, metrics: Record<string, number>): TrainingCheckpoint {
-    return { model: this.model, epoch, stateDict: this.store.toStateDict(), optimizer: this.optimizerState(), config, metrics };
+  checkpoint(
+    epoch: number,
+    config: Record<string, unknown>,
+    metrics: Record<string, number>,
+  ): TrainingCheckpoint {
+    return {
+      model: this.model,
+      epoch,
+      stateDict: this.store.toStateDict(),
+      optimizer: this.optimizerState(),
+      config,
+      metrics,
+    };
   }
 
   dispose(): void {
@@ -117,7 +168,8 @@ export function countCorrect(logits: Float32Array, labels: Int32Array, classCoun
   let correct = 0;
   for (let i = 0; i < labels.length; i++) {
     let best = 0;
-    for (let k = 1; k < classCount; k++) if (logits[i * classCount + k] > logits[i * classCount + best]) best = k;
+    for (let k = 1; k < classCount; k++)
+      if (logits[i * classCount + k] > logits[i * classCount + best]) best = k;
     if (best === labels[i]) correct++;
   }
   return correct;

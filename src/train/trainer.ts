@@ -18,7 +18,12 @@ import { join } from 'node:path';
 import { LilnetError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
 import { setNumThreads } from '../backends/torch/tensor.ts';
-import { isTrainingCheckpointBytes, parseTrainingCheckpoint, readTrainingCheckpoint, writeTrainingCheckpoint } from '../nn/checkpoint/lilnet-checkpoint.ts';
+import {
+  isTrainingCheckpointBytes,
+  parseTrainingCheckpoint,
+  readTrainingCheckpoint,
+  writeTrainingCheckpoint,
+} from '../nn/checkpoint/lilnet-checkpoint.ts';
 import { readPytorchCheckpoint } from '../nn/checkpoint/pytorch-reader.ts';
 import type { ModelConfig } from '../nn/models.ts';
 import type { ResNetTrunkConfig } from '../nn/resnet.ts';
@@ -61,7 +66,19 @@ export interface TrainConfig {
 }
 
 /** Settings that must match when a run is resumed; the rest (threads, prefetch) may change. */
-const RESUME_KEYS: (keyof TrainConfig)[] = ['task', 'phases', 'epochs', 'lr', 'milestones', 'batchSize', 'model', 'trunk', 'inputSizePx', 'seed', 'validationFraction'];
+const RESUME_KEYS: (keyof TrainConfig)[] = [
+  'task',
+  'phases',
+  'epochs',
+  'lr',
+  'milestones',
+  'batchSize',
+  'model',
+  'trunk',
+  'inputSizePx',
+  'seed',
+  'validationFraction',
+];
 
 export interface TrainSummary {
   runDir: string;
@@ -86,7 +103,11 @@ async function writeAtomically(path: string, data: string | Buffer): Promise<voi
 }
 
 /** Patient-level accuracy and macro one-vs-rest AUC of mean image logits, as the evaluation module computes them. */
-export function patientLevelMetrics(patients: readonly PatientEntry[], sampleScores: Float32Array, classCount: number): { accuracy: number; auc: number | null } {
+export function patientLevelMetrics(
+  patients: readonly PatientEntry[],
+  sampleScores: Float32Array,
+  classCount: number,
+): { accuracy: number; auc: number | null } {
   const labels: number[] = [];
   const predictions: number[] = [];
   const scores: number[][] = [];
@@ -94,7 +115,8 @@ export function patientLevelMetrics(patients: readonly PatientEntry[], sampleSco
   for (const patient of patients) {
     const mean = new Array<number>(classCount).fill(0);
     for (let s = 0; s < patient.samples.length; s++) {
-      for (let k = 0; k < classCount; k++) mean[k] += sampleScores[(offset + s) * classCount + k] / patient.samples.length;
+      for (let k = 0; k < classCount; k++)
+        mean[k] += sampleScores[(offset + s) * classCount + k] / patient.samples.length;
     }
     offset += patient.samples.length;
     labels.push(patient.label);
@@ -107,10 +129,18 @@ export function patientLevelMetrics(patients: readonly PatientEntry[], sampleSco
 
 async function startRunner(config: TrainConfig, model: ModelConfig): Promise<ClassifierRunner> {
   if (!config.init) return ClassifierRunner.initialise(model, config.seed, config.lr);
-  const bytes = new Uint8Array(await readFile(config.init).catch((error: unknown) => {
-    throw new LilnetError('FILE_NOT_FOUND', `--init checkpoint ${config.init} not found`, { file: config.init, cause: error, hint: 'give the path of a .pth.tar or .ckpt file' });
-  }));
-  const stateDict = isTrainingCheckpointBytes(bytes) ? parseTrainingCheckpoint(config.init, bytes).stateDict : (await readPytorchCheckpoint(config.init)).stateDict;
+  const bytes = new Uint8Array(
+    await readFile(config.init).catch((error: unknown) => {
+      throw new LilnetError('FILE_NOT_FOUND', `--init checkpoint ${config.init} not found`, {
+        file: config.init,
+        cause: error,
+        hint: 'give the path of a .pth.tar or .ckpt file',
+      });
+    }),
+  );
+  const stateDict = isTrainingCheckpointBytes(bytes)
+    ? parseTrainingCheckpoint(config.init, bytes).stateDict
+    : (await readPytorchCheckpoint(config.init)).stateDict;
   // Heads sized for another task start from their initialisation; the trunk must match.
   const runner = ClassifierRunner.fromStateDict(model, stateDict, config.lr, false);
   log.info({ init: config.init }, 'weights initialised from checkpoint');
@@ -118,12 +148,27 @@ async function startRunner(config: TrainConfig, model: ModelConfig): Promise<Cla
 }
 
 /** Scores of every sample of the patients, in patient then sample order. */
-async function scorePatients(runner: ClassifierRunner, patients: readonly PatientEntry[], config: TrainConfig, cache: ImageCache): Promise<Float32Array> {
+async function scorePatients(
+  runner: ClassifierRunner,
+  patients: readonly PatientEntry[],
+  config: TrainConfig,
+  cache: ImageCache,
+): Promise<Float32Array> {
   const samples: LabelledImage[] = patients.flatMap((patient) => patient.samples);
   const classCount = runner.model.numClasses;
   const scores = new Float32Array(samples.length * classCount);
   let offset = 0;
-  const stream = batchStream({ samples, batchSize: config.evalBatchSize, sizePx: config.inputSizePx, family: 'none', seed: config.seed, epoch: 0, shuffle: false, prefetch: config.prefetch, cache });
+  const stream = batchStream({
+    samples,
+    batchSize: config.evalBatchSize,
+    sizePx: config.inputSizePx,
+    family: 'none',
+    seed: config.seed,
+    epoch: 0,
+    shuffle: false,
+    prefetch: config.prefetch,
+    cache,
+  });
   for await (const batch of stream) {
     scores.set(runner.scores(batch.images, batch.shape), offset);
     offset += batch.labels.length * classCount;
@@ -139,7 +184,10 @@ async function cropRootFor(dataRoot: string, runDir: string): Promise<string> {
   if (!(await isCaseLayout(dataRoot))) return dataRoot;
   const cropsRoot = join(runDir, 'crops-from-cases');
   if (!existsSync(join(cropsRoot, 'BM_train.csv'))) {
-    await writeCropsFromCases(dataRoot, cropsRoot, { window: DEFAULT_CROP_WINDOW, cropMarginFraction: SYNTH_DEFAULTS.cropMarginFraction });
+    await writeCropsFromCases(dataRoot, cropsRoot, {
+      window: DEFAULT_CROP_WINDOW,
+      cropMarginFraction: SYNTH_DEFAULTS.cropMarginFraction,
+    });
   }
   return cropsRoot;
 }
@@ -169,7 +217,10 @@ export async function runTraining(configIn: TrainConfig, options: RunOptions): P
   if (config.threads > 0) setNumThreads(config.threads);
   if (options.resume) {
     if (!existsSync(lastPath)) {
-      throw new LilnetError('TRAIN_RUN_INVALID', `run folder ${runDir} has no last.ckpt to resume from`, { file: lastPath, hint: 'start a new run with --out, or pass the folder of an interrupted run' });
+      throw new LilnetError('TRAIN_RUN_INVALID', `run folder ${runDir} has no last.ckpt to resume from`, {
+        file: lastPath,
+        hint: 'start a new run with --out, or pass the folder of an interrupted run',
+      });
     }
     const checkpoint = await readTrainingCheckpoint(lastPath);
     const saved = checkpoint.config as unknown as TrainConfig;
@@ -195,7 +246,10 @@ export async function runTraining(configIn: TrainConfig, options: RunOptions): P
     }
   } else {
     if (existsSync(lastPath)) {
-      throw new LilnetError('TRAIN_RUN_INVALID', `run folder ${runDir} already contains a run (last.ckpt)`, { file: lastPath, hint: 'continue it with --resume, or choose another --out folder' });
+      throw new LilnetError('TRAIN_RUN_INVALID', `run folder ${runDir} already contains a run (last.ckpt)`, {
+        file: lastPath,
+        hint: 'continue it with --resume, or choose another --out folder',
+      });
     }
     runner = await startRunner(config, model);
   }
@@ -205,18 +259,41 @@ export async function runTraining(configIn: TrainConfig, options: RunOptions): P
     const cropsRoot = await cropRootFor(config.dataRoot, runDir);
     // Crops cut from cases may lack a phase (a small lesion can miss every slice of one phase); those cases are skipped.
     const missingPatients = cropsRoot === config.dataRoot ? 'error' : 'skip';
-    const data = await loadRunData({ missingPatients, root: cropsRoot, task: config.task, phases: config.phases, trainCsv: config.trainCsv, validationCsv: config.validationCsv, validationFraction: config.validationFraction, seed: config.seed });
+    const data = await loadRunData({
+      missingPatients,
+      root: cropsRoot,
+      task: config.task,
+      phases: config.phases,
+      trainCsv: config.trainCsv,
+      validationCsv: config.validationCsv,
+      validationFraction: config.validationFraction,
+      seed: config.seed,
+    });
     // Balancing happens once per run, before training, as in the recipe.
-    const trainSamples = balanceClasses(data.train.flatMap((patient) => patient.samples), (sample) => sample.label);
+    const trainSamples = balanceClasses(
+      data.train.flatMap((patient) => patient.samples),
+      (sample) => sample.label,
+    );
     await writeAtomically(
       join(runDir, 'config.json'),
       `${JSON.stringify({ ...config, trainPatients: data.train.length, validationPatients: data.validation.length, validationSource: data.validationSource, trainSamplesBalanced: trainSamples.length }, null, 2)}\n`,
     );
-    log.info({ trainPatients: data.train.length, validationPatients: data.validation.length, samples: trainSamples.length, startEpoch }, 'training');
+    log.info(
+      {
+        trainPatients: data.train.length,
+        validationPatients: data.validation.length,
+        samples: trainSamples.length,
+        startEpoch,
+      },
+      'training',
+    );
 
     const cache = new ImageCache();
     const family = TASKS[config.task].augmentation;
-    const lastEpoch = options.maxEpochsThisRun === undefined ? config.epochs : Math.min(config.epochs, startEpoch + options.maxEpochsThisRun);
+    const lastEpoch =
+      options.maxEpochsThisRun === undefined
+        ? config.epochs
+        : Math.min(config.epochs, startEpoch + options.maxEpochsThisRun);
     const progress = new ProgressReporter(process.stderr);
     for (let epoch = startEpoch; epoch < lastEpoch; epoch++) {
       const started = performance.now();
@@ -227,24 +304,50 @@ export async function runTraining(configIn: TrainConfig, options: RunOptions): P
       let stepMs = 0;
       const totalBatches = Math.ceil(trainSamples.length / config.batchSize);
       let batchIndex = 0;
-      const stream = batchStream({ samples: trainSamples, batchSize: config.batchSize, sizePx: config.inputSizePx, family, seed: config.seed, epoch, shuffle: true, prefetch: config.prefetch, cache });
+      const stream = batchStream({
+        samples: trainSamples,
+        batchSize: config.batchSize,
+        sizePx: config.inputSizePx,
+        family,
+        seed: config.seed,
+        epoch,
+        shuffle: true,
+        prefetch: config.prefetch,
+        cache,
+      });
       for await (const batch of stream) {
         const stepStarted = performance.now();
         const result = runner.step(batch.images, batch.shape, batch.labels);
         stepMs += performance.now() - stepStarted;
         if (!Number.isFinite(result.loss)) {
-          throw new LilnetError('TRAIN_RUN_INVALID', `training loss became ${result.loss} at epoch ${epoch + 1}, batch ${batchIndex + 1}`, { hint: 'lower --lr, or resume from the last checkpoint' });
+          throw new LilnetError(
+            'TRAIN_RUN_INVALID',
+            `training loss became ${result.loss} at epoch ${epoch + 1}, batch ${batchIndex + 1}`,
+            { hint: 'lower --lr, or resume from the last checkpoint' },
+          );
         }
         lossSum += result.loss * batch.labels.length;
         correct += result.correct;
         seen += batch.labels.length;
         batchIndex++;
         const seconds = (performance.now() - started) / 1000;
-        progress.update({ epoch: epoch + 1, epochs: config.epochs, batch: batchIndex, batches: totalBatches, loss: lossSum / seen, accuracy: correct / seen, imagesPerSecond: seen / seconds, lr: runner.sgd.lr });
+        progress.update({
+          epoch: epoch + 1,
+          epochs: config.epochs,
+          batch: batchIndex,
+          batches: totalBatches,
+          loss: lossSum / seen,
+          accuracy: correct / seen,
+          imagesPerSecond: seen / seconds,
+          lr: runner.sgd.lr,
+        });
       }
       const trainMs = performance.now() - started;
       const scores = await scorePatients(runner, data.validation, config, cache);
-      const validation = data.validation.length > 0 ? patientLevelMetrics(data.validation, scores, runner.model.numClasses) : { accuracy: null, auc: null };
+      const validation =
+        data.validation.length > 0
+          ? patientLevelMetrics(data.validation, scores, runner.model.numClasses)
+          : { accuracy: null, auc: null };
       const metrics: EpochMetrics = {
         epoch: epoch + 1,
         lr: runner.sgd.lr,
@@ -259,18 +362,28 @@ export async function runTraining(configIn: TrainConfig, options: RunOptions): P
       progress.finishEpoch(metrics, seen / (stepMs / 1000));
       // Best by validation AUC, then accuracy; the first epoch reaching a score keeps it.
       // Without validation patients the latest epoch counts as the best.
-      const score = data.validation.length > 0 ? (validation.auc ?? 0) * 10 + (validation.accuracy ?? 0) : epoch;
+      const score =
+        data.validation.length > 0 ? (validation.auc ?? 0) * 10 + (validation.accuracy ?? 0) : epoch;
       const improved = score > bestScore;
       if (improved) {
         bestScore = score;
         bestValAuc = validation.auc;
         bestEpoch = epoch + 1;
       }
-      const checkpointMetrics: Record<string, number> = { trainLoss: metrics.trainLoss, trainAccuracy: metrics.trainAccuracy, bestScore, bestEpoch };
+      const checkpointMetrics: Record<string, number> = {
+        trainLoss: metrics.trainLoss,
+        trainAccuracy: metrics.trainAccuracy,
+        bestScore,
+        bestEpoch,
+      };
       if (validation.accuracy !== null) checkpointMetrics.valAccuracy = validation.accuracy;
       if (validation.auc !== null) checkpointMetrics.valAuc = validation.auc;
       if (bestValAuc !== null) checkpointMetrics.bestValAuc = bestValAuc;
-      const checkpoint = runner.checkpoint(epoch + 1, config as unknown as Record<string, unknown>, checkpointMetrics);
+      const checkpoint = runner.checkpoint(
+        epoch + 1,
+        config as unknown as Record<string, unknown>,
+        checkpointMetrics,
+      );
       if (improved) await writeTrainingCheckpoint(bestPath, checkpoint);
       await writeTrainingCheckpoint(lastPath, checkpoint);
       history.push(metrics);

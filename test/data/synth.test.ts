@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { generateSynthDataset } from '../../src/data/synth/generate.ts';
-import { depthToSlice, samplePatient, sliceDepthMm, type SynthPatient } from '../../src/data/synth/patient.ts';
+import {
+  depthToSlice,
+  samplePatient,
+  sliceDepthMm,
+  type SynthPatient,
+} from '../../src/data/synth/patient.ts';
 import { renderRegion, renderSlice, sampleLesionAt, pixelToMm } from '../../src/data/synth/render.ts';
 import { tissueHu, type SynthPhase } from '../../src/data/synth/tissue.ts';
 import type { LesionType } from '../../src/data/lesions.ts';
@@ -21,7 +26,12 @@ async function hashTree(root: string): Promise<Map<string, string>> {
   for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || entry.name === 'synth.json') continue;
     const path = join(entry.parentPath, entry.name);
-    hashes.set(path.slice(root.length), createHash('sha1').update(await readFile(path)).digest('hex'));
+    hashes.set(
+      path.slice(root.length),
+      createHash('sha1')
+        .update(await readFile(path))
+        .digest('hex'),
+    );
   }
   return hashes;
 }
@@ -29,9 +39,19 @@ async function hashTree(root: string): Promise<Map<string, string>> {
 /** Finds a patient whose first lesion is 3 to 5 cm, so that its core and rim span many pixels. */
 function patientWithLargeLesion(type: LesionType): SynthPatient {
   for (let index = 0; index < 200; index++) {
-    const patient = samplePatient({ index, datasetSeed: 11, lesionType: type, geometry: { ...GEOMETRY, size: 256, pixelSpacingMm: 360 / 256 } });
+    const patient = samplePatient({
+      index,
+      datasetSeed: 11,
+      lesionType: type,
+      geometry: { ...GEOMETRY, size: 256, pixelSpacingMm: 360 / 256 },
+    });
     const lesion = patient.lesions[0];
-    if (lesion.diameterMm >= 30 && lesion.diameterMm <= 55 && lesion.features.necrosisRho === 0 && lesion.features.cleftRho === 0) {
+    if (
+      lesion.diameterMm >= 30 &&
+      lesion.diameterMm <= 55 &&
+      lesion.features.necrosisRho === 0 &&
+      lesion.features.cleftRho === 0
+    ) {
       if (type === 'hem' && lesion.features.flashFilling) continue;
       return patient;
     }
@@ -125,7 +145,13 @@ test('synth region render equals slice pixels', () => {
 test('synth dataset is deterministic per seed', async () => {
   const root = await mkdtemp(join(tmpdir(), 'lilnet-synth-'));
   try {
-    const options = { patients: 6, seed: 9, size: 96, slices: 8, outputs: ['crops', 'detection'] as ('crops' | 'detection')[] };
+    const options = {
+      patients: 6,
+      seed: 9,
+      size: 96,
+      slices: 8,
+      outputs: ['crops', 'detection'] as ('crops' | 'detection')[],
+    };
     await generateSynthDataset({ ...options, outDir: join(root, 'a') });
     await generateSynthDataset({ ...options, outDir: join(root, 'b') });
     await generateSynthDataset({ ...options, seed: 10, outDir: join(root, 'c') });
@@ -143,16 +169,30 @@ test('synth dataset is deterministic per seed', async () => {
 test('synth layouts, CSV files and splits', async () => {
   const root = await mkdtemp(join(tmpdir(), 'lilnet-synth-'));
   try {
-    const summary = await generateSynthDataset({ outDir: root, patients: 12, seed: 3, size: 96, slices: 8, outputs: ['crops', 'detection'] });
+    const summary = await generateSynthDataset({
+      outDir: root,
+      patients: 12,
+      seed: 3,
+      size: 96,
+      slices: 8,
+      outputs: ['crops', 'detection'],
+    });
     assert.equal(summary.patients, 12);
     assert.deepEqual(Object.values(summary.patientsByType), [2, 2, 2, 2, 2, 2]);
     const csv = async (name: string) =>
-      (await readFile(join(root, 'crops', name), 'utf8')).trim().split('\n').slice(1).map((line) => line.split(','));
+      (await readFile(join(root, 'crops', name), 'utf8'))
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((line) => line.split(','));
     const bmTrain = await csv('BM_train.csv');
     const bmTest = await csv('BM_test.csv');
     assert.equal(bmTrain.length + bmTest.length, 12);
     const trainIds = new Set(bmTrain.map(([id]) => id));
-    assert.ok(bmTest.every(([id]) => !trainIds.has(id)), 'a patient is in both splits');
+    assert.ok(
+      bmTest.every(([id]) => !trainIds.has(id)),
+      'a patient is in both splits',
+    );
     assert.ok([...bmTrain, ...bmTest].every(([, code]) => code === 'good' || code === 'bad'));
     const malignant = [...(await csv('hcc_icc_met_train.csv')), ...(await csv('hcc_icc_met_test.csv'))];
     const benign = [...(await csv('fnh_hem_cyst_train.csv')), ...(await csv('fnh_hem_cyst_test.csv'))];
@@ -171,33 +211,51 @@ test('synth layouts, CSV files and splits', async () => {
       for (const phase of ['CT', 'AP', 'PVP']) {
         const files = await readdir(join(root, 'crops', id, phase));
         assert.ok(files.length > 0, `${id}/${phase} has no crops`);
-        assert.ok(files.every((file) => /^IMG-\d{4}-\d{5}_\d+\.png$/.test(file)), files.join(' '));
+        assert.ok(
+          files.every((file) => /^IMG-\d{4}-\d{5}_\d+\.png$/.test(file)),
+          files.join(' '),
+        );
       }
       const truth = JSON.parse(await readFile(join(root, 'cases', id, 'truth.json'), 'utf8'));
       assert.equal(truth.synthetic, true);
       assert.equal(truth.labels.bm, bmCode.get(id));
     }
-    const crop = await sharp(join(root, 'crops', bmTrain[0][0], 'AP', (await readdir(join(root, 'crops', bmTrain[0][0], 'AP')))[0])).metadata();
+    const crop = await sharp(
+      join(root, 'crops', bmTrain[0][0], 'AP', (await readdir(join(root, 'crops', bmTrain[0][0], 'AP')))[0]),
+    ).metadata();
     assert.equal(crop.channels, 1);
     assert.equal(crop.width, crop.height);
 
     const manifest = (await readFile(join(root, 'detection', 'manifest.csv'), 'utf8')).trim().split('\n');
-    assert.equal(manifest[0].split(',').slice(0, 8).join(','), 'image,split,patient,phase,slice,box,lesion,type');
+    assert.equal(
+      manifest[0].split(',').slice(0, 8).join(','),
+      'image,split,patient,phase,slice,box,lesion,type',
+    );
     assert.equal(manifest.length - 1, summary.detectionBoxes);
     let labelLines = 0;
     for (const split of ['train', 'val']) {
       for (const file of await readdir(join(root, 'detection', 'labels', split))) {
-        const lines = (await readFile(join(root, 'detection', 'labels', split, file), 'utf8')).split('\n').filter((l) => l !== '');
+        const lines = (await readFile(join(root, 'detection', 'labels', split, file), 'utf8'))
+          .split('\n')
+          .filter((l) => l !== '');
         for (const line of lines) {
           const [cls, ...rest] = line.split(' ').map(Number);
           assert.equal(cls, 0);
-          assert.ok(rest.every((v) => v > 0 && v <= 1), line);
+          assert.ok(
+            rest.every((v) => v > 0 && v <= 1),
+            line,
+          );
         }
         labelLines += lines.length;
       }
     }
     assert.equal(labelLines, summary.detectionBoxes);
-    const valPatients = new Set(manifest.slice(1).filter((row) => row.split(',')[1] === 'val').map((row) => row.split(',')[2]));
+    const valPatients = new Set(
+      manifest
+        .slice(1)
+        .filter((row) => row.split(',')[1] === 'val')
+        .map((row) => row.split(',')[2]),
+    );
     assert.ok([...valPatients].every((id) => !trainIds.has(id)));
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -207,7 +265,14 @@ test('synth layouts, CSV files and splits', async () => {
 test('synth DICOM series read back in HU', async () => {
   const root = await mkdtemp(join(tmpdir(), 'lilnet-synth-'));
   try {
-    await generateSynthDataset({ outDir: root, patients: 1, seed: 4, size: 64, slices: 6, outputs: ['dicom'] });
+    await generateSynthDataset({
+      outDir: root,
+      patients: 1,
+      seed: 4,
+      size: 64,
+      slices: 6,
+      outputs: ['dicom'],
+    });
     const ctCase = await readCase(join(root, 'cases', 'SYN0001'));
     assert.deepEqual(ctCase.series.map((s) => s.phase).sort(), ['AP', 'DP', 'NC', 'PVP']);
     const truth = JSON.parse(await readFile(join(root, 'cases', 'SYN0001', 'truth.json'), 'utf8'));
@@ -227,13 +292,33 @@ test('synth DICOM series read back in HU', async () => {
 test('lilnet synth --json prints one summary', () => {
   const root = join(tmpdir(), `lilnet-synth-cli-${process.pid}`);
   try {
-    const result = spawnSync(process.execPath, ['bin/lilnet.js', 'synth', '--out', root, '--patients', '3', '--size', '64', '--slices', '6', '--outputs', 'crops', '--json'], { encoding: 'utf8' });
+    const result = spawnSync(
+      process.execPath,
+      [
+        'bin/lilnet.js',
+        'synth',
+        '--out',
+        root,
+        '--patients',
+        '3',
+        '--size',
+        '64',
+        '--slices',
+        '6',
+        '--outputs',
+        'crops',
+        '--json',
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(result.status, 0, result.stderr);
     const summary = JSON.parse(result.stdout);
     assert.equal(summary.patients, 3);
     assert.match(summary.notice, /synthetic/i);
     assert.match(result.stderr, /not patient data/);
-    const bad = spawnSync(process.execPath, ['bin/lilnet.js', 'synth', '--out', root, '--patients', '0'], { encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, ['bin/lilnet.js', 'synth', '--out', root, '--patients', '0'], {
+      encoding: 'utf8',
+    });
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /INVALID_ARGUMENT.*patient count/);
   } finally {
@@ -247,7 +332,14 @@ test('synth rejects output under a file', async () => {
     const file = join(root, 'notes.txt');
     await writeFile(file, '');
     await assert.rejects(
-      generateSynthDataset({ outDir: join(file, 'synth'), patients: 1, slices: 4, size: 64, outputs: ['dicom'], seed: 1 }),
+      generateSynthDataset({
+        outDir: join(file, 'synth'),
+        patients: 1,
+        slices: 4,
+        size: 64,
+        outputs: ['dicom'],
+        seed: 1,
+      }),
       (error: unknown) => {
         assert.ok(isLilnetError(error));
         assert.equal(error.code, 'OUTPUT_FOLDER_FAILED');

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { decodeYoloOutput } from '../../src/detect/decode.ts';
 
 /** Builds a [1, 4 + classes, anchors] output with the given anchors set and every other score 0. */
-function output(anchors: number, classes: number, planted: { anchor: number; cx: number; cy: number; w: number; h: number; scores: number[] }[]) {
+function output(
+  anchors: number,
+  classes: number,
+  planted: { anchor: number; cx: number; cy: number; w: number; h: number; scores: number[] }[],
+) {
   const rows = 4 + classes;
   const data = new Float32Array(rows * anchors);
   for (const p of planted) {

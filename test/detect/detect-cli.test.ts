@@ -16,9 +16,17 @@ function runCli(args: string[]) {
 async function writeSlice(file: string, spots: [number, number][]): Promise<void> {
   const pixels = Buffer.alloc(128 * 128, 20);
   for (const [x, y] of spots) {
-    for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]]) pixels[(y + dy) * 128 + x + dx] = 250;
+    for (const [dx, dy] of [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ])
+      pixels[(y + dy) * 128 + x + dx] = 250;
   }
-  await sharp(pixels, { raw: { width: 128, height: 128, channels: 1 } }).png().toFile(file);
+  await sharp(pixels, { raw: { width: 128, height: 128, channels: 1 } })
+    .png()
+    .toFile(file);
 }
 
 test('detect prints boxes and groups a case', async (t) => {
@@ -42,8 +50,14 @@ test('detect prints boxes and groups a case', async (t) => {
   const document = JSON.parse(slices.stdout);
   assert.equal(document.model.inputSize, 64);
   assert.equal(document.model.confidenceThreshold, 0.25);
-  assert.deepEqual(document.slices.map((slice: { file: string }) => slice.file.split('/').pop()), ['0.png', '1.png', '2.png', '3.png', '4.png', '5.png']);
-  assert.deepEqual(document.slices.map((slice: { boxes: unknown[] }) => slice.boxes.length), [1, 0, 1, 1, 1, 0]);
+  assert.deepEqual(
+    document.slices.map((slice: { file: string }) => slice.file.split('/').pop()),
+    ['0.png', '1.png', '2.png', '3.png', '4.png', '5.png'],
+  );
+  assert.deepEqual(
+    document.slices.map((slice: { boxes: unknown[] }) => slice.boxes.length),
+    [1, 0, 1, 1, 1, 0],
+  );
   // The 2 x 2 block at (60, 40) is centred on (61, 41); the model's 12 x 8 input-pixel box is 24 x 16 here.
   assert.deepEqual(document.slices[2].boxes[0], { x1: 49, y1: 33, x2: 73, y2: 49, score: 0.9804 });
   assert.equal(document.slices[2].width, 128);
@@ -53,7 +67,9 @@ test('detect prints boxes and groups a case', async (t) => {
   assert.equal(asCase.status, 0, asCase.stderr);
   const caseDocument = JSON.parse(asCase.stdout);
   assert.equal(caseDocument.lesions.length, 2);
-  const [tall] = caseDocument.lesions.filter((lesion: { phases: { firstSlice: number }[] }) => lesion.phases[0].firstSlice === 2);
+  const [tall] = caseDocument.lesions.filter(
+    (lesion: { phases: { firstSlice: number }[] }) => lesion.phases[0].firstSlice === 2,
+  );
   assert.equal(tall.phases[0].lastSlice, 4);
   assert.equal(tall.maxDiameterPx, 24);
   assert.equal(tall.maxDiameterMm, null, 'slice images carry no pixel spacing');
@@ -109,10 +125,18 @@ test('detect warns on MR and SEG series', (t) => {
   writeFileSync(model, pixelAnchorModel());
   const mr = runCli(['detect', '--model', model, '--json', sharedPath('fixtures', 'dicom', 'MR_small.dcm')]);
   assert.equal(mr.status, 0, mr.stderr);
-  assert.match(mr.stderr, /lilnet detect: warning: series .*: its modality is MR, not CT; the detector was trained on CT slices/);
+  assert.match(
+    mr.stderr,
+    /lilnet detect: warning: series .*: its modality is MR, not CT; the detector was trained on CT slices/,
+  );
   assert.ok(JSON.parse(mr.stdout).warnings.some((warning: string) => warning.includes('modality is MR')));
 
-  const segmentation = runCli(['detect', '--model', model, sharedPath('fixtures', 'dicom', 'liver_1frame.dcm')]);
+  const segmentation = runCli([
+    'detect',
+    '--model',
+    model,
+    sharedPath('fixtures', 'dicom', 'liver_1frame.dcm'),
+  ]);
   assert.equal(segmentation.status, 0, segmentation.stderr);
   assert.match(segmentation.stderr, /its modality is SEG, not CT/);
 

@@ -16,7 +16,9 @@ interface SliceEntry {
 }
 
 function detectJson(args: string[]) {
-  const result = spawnSync(process.execPath, ['bin/lilnet.js', 'detect', '--json', ...args], { encoding: 'utf8' });
+  const result = spawnSync(process.execPath, ['bin/lilnet.js', 'detect', '--json', ...args], {
+    encoding: 'utf8',
+  });
   assert.equal(result.status, 0, result.stderr);
   return JSON.parse(result.stdout);
 }
@@ -38,31 +40,46 @@ function checkBoxes(slice: SliceEntry): void {
 
 const bundled = existsSync(DEFAULT_DETECTOR_PATH);
 
-test('bundled detector reads every real slice', { skip: !bundled && 'models/detector.onnx is absent' }, () => {
-  const lesionSlices = detectJson([sharedPath('data', 'real-ct', 'lesion-slices')]);
-  assert.equal(lesionSlices.slices.length, 75);
-  const background = detectJson([sharedPath('data', 'real-ct', 'background-slices')]);
-  assert.equal(background.slices.length, 10);
-  for (const slice of [...lesionSlices.slices, ...background.slices] as SliceEntry[]) {
-    assert.equal(slice.width, 512);
-    assert.equal(slice.height, 512);
-    checkBoxes(slice);
-  }
-});
+test(
+  'bundled detector reads every real slice',
+  { skip: !bundled && 'models/detector.onnx is absent' },
+  () => {
+    const lesionSlices = detectJson([sharedPath('data', 'real-ct', 'lesion-slices')]);
+    assert.equal(lesionSlices.slices.length, 75);
+    const background = detectJson([sharedPath('data', 'real-ct', 'background-slices')]);
+    assert.equal(background.slices.length, 10);
+    for (const slice of [...lesionSlices.slices, ...background.slices] as SliceEntry[]) {
+      assert.equal(slice.width, 512);
+      assert.equal(slice.height, 512);
+      checkBoxes(slice);
+    }
+  },
+);
 
-test('bundled detector finds the case-01 lesion', { skip: !bundled && 'models/detector.onnx is absent' }, () => {
-  const document = detectJson(['--case', sharedPath('data', 'real-ct', 'cases', 'case-01')]);
-  const slices = document.slices as SliceEntry[];
-  assert.equal(slices.length, 59);
-  assert.deepEqual(slices.map((slice) => basename(slice.file)), slices.map((_, index) => `${index}.jpg`), 'numeric slice order');
-  assert.deepEqual(slices.map((slice) => slice.sliceIndex), slices.map((_, index) => index));
-  slices.forEach(checkBoxes);
+test(
+  'bundled detector finds the case-01 lesion',
+  { skip: !bundled && 'models/detector.onnx is absent' },
+  () => {
+    const document = detectJson(['--case', sharedPath('data', 'real-ct', 'cases', 'case-01')]);
+    const slices = document.slices as SliceEntry[];
+    assert.equal(slices.length, 59);
+    assert.deepEqual(
+      slices.map((slice) => basename(slice.file)),
+      slices.map((_, index) => `${index}.jpg`),
+      'numeric slice order',
+    );
+    assert.deepEqual(
+      slices.map((slice) => slice.sliceIndex),
+      slices.map((_, index) => index),
+    );
+    slices.forEach(checkBoxes);
 
-  // The case's large right-lobe lesion shows on slices 14 to 36, left of the image midline.
-  const [top] = document.lesions;
-  assert.ok(top, 'at least one lesion');
-  const { bestSlice, bestBox } = top.phases[0];
-  assert.ok(bestSlice >= 14, `best slice ${bestSlice}`);
-  assert.ok(bestSlice <= 36, `best slice ${bestSlice}`);
-  assert.ok((bestBox.x1 + bestBox.x2) / 2 < 256, `best box centre x ${(bestBox.x1 + bestBox.x2) / 2}`);
-});
+    // The case's large right-lobe lesion shows on slices 14 to 36, left of the image midline.
+    const [top] = document.lesions;
+    assert.ok(top, 'at least one lesion');
+    const { bestSlice, bestBox } = top.phases[0];
+    assert.ok(bestSlice >= 14, `best slice ${bestSlice}`);
+    assert.ok(bestSlice <= 36, `best slice ${bestSlice}`);
+    assert.ok((bestBox.x1 + bestBox.x2) / 2 < 256, `best box centre x ${(bestBox.x1 + bestBox.x2) / 2}`);
+  },
+);

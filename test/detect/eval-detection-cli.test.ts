@@ -18,23 +18,50 @@ test('eval-detection scores a detections document', async (t) => {
   const labels = join(root, 'labels');
   mkdirSync(labels);
   // Slice a (512 x 512): truth at pixels (100, 100)-(150, 150) and (300, 300)-(340, 340). Slice b: one lesion.
-  writeFileSync(join(labels, 'a.txt'), '0 0.244141 0.244141 0.097656 0.097656\n0 0.625000 0.625000 0.078125 0.078125\n');
+  writeFileSync(
+    join(labels, 'a.txt'),
+    '0 0.244141 0.244141 0.097656 0.097656\n0 0.625000 0.625000 0.078125 0.078125\n',
+  );
   writeFileSync(join(labels, 'b.txt'), '0 0.5 0.5 0.1 0.1\n');
   writeFileSync(join(labels, 'classes.txt'), 'lesion\n');
   writeFileSync(join(root, 'types.csv'), 'image,box,type\na,0,HCC\na,1,CYST\nb,0,HCC\n');
   const detections = {
     model: { path: 'test', inputSize: 512, confidenceThreshold: 0.25, nmsIouThreshold: 0.5 },
     slices: [
-      { file: 'images/a.png', width: 512, height: 512, boxes: [{ x1: 100, y1: 100, x2: 150, y2: 150, score: 0.9 }, { x1: 10, y1: 10, x2: 30, y2: 30, score: 0.5 }] },
+      {
+        file: 'images/a.png',
+        width: 512,
+        height: 512,
+        boxes: [
+          { x1: 100, y1: 100, x2: 150, y2: 150, score: 0.9 },
+          { x1: 10, y1: 10, x2: 30, y2: 30, score: 0.5 },
+        ],
+      },
       // Slice b's lesion covers (230.4, 230.4)-(281.6, 281.6); this box is shifted by 20 px.
-      { file: 'images/b.png', width: 512, height: 512, boxes: [{ x1: 250.4, y1: 230.4, x2: 301.6, y2: 281.6, score: 0.8 }] },
+      {
+        file: 'images/b.png',
+        width: 512,
+        height: 512,
+        boxes: [{ x1: 250.4, y1: 230.4, x2: 301.6, y2: 281.6, score: 0.8 }],
+      },
       { file: 'images/c.png', width: 512, height: 512, boxes: [] },
     ],
   };
   writeFileSync(join(root, 'detections.json'), JSON.stringify(detections));
 
   const out = join(root, 'report');
-  const result = runCli(['eval-detection', '--truth', root, '--pred', join(root, 'detections.json'), '--types', join(root, 'types.csv'), '--out', out, '--json']);
+  const result = runCli([
+    'eval-detection',
+    '--truth',
+    root,
+    '--pred',
+    join(root, 'detections.json'),
+    '--types',
+    join(root, 'types.csv'),
+    '--out',
+    out,
+    '--json',
+  ]);
   assert.equal(result.status, 0, result.stderr);
   const evaluation = JSON.parse(result.stdout);
   assert.equal(evaluation.imageCount, 3);
@@ -55,7 +82,10 @@ test('eval-detection scores a detections document', async (t) => {
   assert.equal(png.format, 'png');
   assert.ok((png.width ?? 0) > 100);
   assert.match(readFileSync(join(out, 'pr-curve.svg'), 'utf8'), /<path d="M /);
-  assert.deepEqual(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).thresholds, evaluation.thresholds);
+  assert.deepEqual(
+    JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).thresholds,
+    evaluation.thresholds,
+  );
 });
 
 test('eval-detection reads YOLO prediction files', (t) => {
@@ -65,7 +95,15 @@ test('eval-detection reads YOLO prediction files', (t) => {
   mkdirSync(join(root, 'pred'));
   writeFileSync(join(root, 'truth', 'x.txt'), '0 0.5 0.5 0.2 0.2\n');
   writeFileSync(join(root, 'pred', 'x.txt'), '0 0.5 0.5 0.2 0.2 0.77\n0 0.1 0.1 0.05 0.05 0.3\n');
-  const result = runCli(['eval-detection', '--truth', join(root, 'truth'), '--pred', join(root, 'pred'), '--iou', '0.5']);
+  const result = runCli([
+    'eval-detection',
+    '--truth',
+    join(root, 'truth'),
+    '--pred',
+    join(root, 'pred'),
+    '--iou',
+    '0.5',
+  ]);
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stdout, /IoU 0\.5:\n {2}overall +P {2}50\.0% +R 100\.0%/);
   assert.match(result.stdout, /AP at IoU 0\.5: 100\.0%/);
@@ -77,12 +115,26 @@ test('eval-detection rejects malformed labels', (t) => {
   mkdirSync(join(root, 'labels'));
   writeFileSync(join(root, 'labels', 'bad.txt'), '0 120 130 40 40\n');
   writeFileSync(join(root, 'detections.json'), JSON.stringify({ slices: [] }));
-  const result = runCli(['eval-detection', '--truth', join(root, 'labels'), '--pred', join(root, 'detections.json')]);
+  const result = runCli([
+    'eval-detection',
+    '--truth',
+    join(root, 'labels'),
+    '--pred',
+    join(root, 'detections.json'),
+  ]);
   assert.equal(result.status, 1);
   assert.match(result.stderr, /DETECTION_LABEL_INVALID.*bad\.txt line 1/);
   assert.match(result.stderr, /normalised/);
 
-  const badIou = runCli(['eval-detection', '--truth', join(root, 'labels'), '--pred', join(root, 'detections.json'), '--iou', '0.3,abc']);
+  const badIou = runCli([
+    'eval-detection',
+    '--truth',
+    join(root, 'labels'),
+    '--pred',
+    join(root, 'detections.json'),
+    '--iou',
+    '0.3,abc',
+  ]);
   assert.equal(badIou.status, 1);
   assert.match(badIou.stderr, /--iou "0\.3,abc"/);
 });
@@ -97,7 +149,14 @@ test('eval-detection rejects split labels folder', (t) => {
   }
   const detections = {
     model: { path: 'test', inputSize: 512, confidenceThreshold: 0.25, nmsIouThreshold: 0.5 },
-    slices: [{ file: 'images/val/val-a.png', width: 512, height: 512, boxes: [{ x1: 230, y1: 230, x2: 282, y2: 282, score: 0.9 }] }],
+    slices: [
+      {
+        file: 'images/val/val-a.png',
+        width: 512,
+        height: 512,
+        boxes: [{ x1: 230, y1: 230, x2: 282, y2: 282, score: 0.9 }],
+      },
+    ],
   };
   writeFileSync(join(root, 'detections.json'), JSON.stringify(detections));
 
@@ -115,7 +174,10 @@ test('eval-detection rejects split labels folder', (t) => {
   }
 
   const images = buildEvaluationImages(join(root, 'labels', 'val'), join(root, 'detections.json'));
-  assert.deepEqual(images.map((image) => image.name), ['val-a']);
+  assert.deepEqual(
+    images.map((image) => image.name),
+    ['val-a'],
+  );
   assert.equal(images[0].truth.length, 1);
 });
 
@@ -124,12 +186,23 @@ test('eval-detection and train-detector reject output under a file', (t) => {
   t.after(() => rmSync(root, { recursive: true, force: true }));
   mkdirSync(join(root, 'labels'));
   writeFileSync(join(root, 'labels', 'a.txt'), '0 0.5 0.5 0.1 0.1\n');
-  const detections = { model: { path: 'test', inputSize: 512, confidenceThreshold: 0.25, nmsIouThreshold: 0.5 }, slices: [] };
+  const detections = {
+    model: { path: 'test', inputSize: 512, confidenceThreshold: 0.25, nmsIouThreshold: 0.5 },
+    slices: [],
+  };
   writeFileSync(join(root, 'detections.json'), JSON.stringify(detections));
   const file = join(root, 'notes.txt');
   writeFileSync(file, '');
 
-  const evaluation = runCli(['eval-detection', '--truth', root, '--pred', join(root, 'detections.json'), '--out', join(file, 'eval')]);
+  const evaluation = runCli([
+    'eval-detection',
+    '--truth',
+    root,
+    '--pred',
+    join(root, 'detections.json'),
+    '--out',
+    join(file, 'eval'),
+  ]);
   assert.equal(evaluation.status, 1);
   assert.match(evaluation.stderr, /OUTPUT_FOLDER_FAILED.*notes\.txt\/eval: a file is in the way/);
   assert.doesNotMatch(evaluation.stderr, /unexpected error/);

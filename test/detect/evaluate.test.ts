@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluateDetections, matchImage, precisionRecallCurve, type EvaluationImage } from '../../src/detect/evaluate.ts';
+import {
+  evaluateDetections,
+  matchImage,
+  precisionRecallCurve,
+  type EvaluationImage,
+} from '../../src/detect/evaluate.ts';
 
 const truth = (x1: number, y1: number, x2: number, y2: number, lesionType?: string) =>
   lesionType ? { x1, y1, x2, y2, lesionType } : { x1, y1, x2, y2 };
@@ -20,18 +25,33 @@ test('matching chooses the unmatched truth of highest IoU', () => {
 
 test('IoU threshold decides true positives', () => {
   // IoU of the prediction with the truth: 50 / 150 = 1/3.
-  const images: EvaluationImage[] = [{ name: 'a', truth: [truth(0, 0, 10, 10)], predictions: [pred(5, 0, 15, 10, 0.9)] }];
+  const images: EvaluationImage[] = [
+    { name: 'a', truth: [truth(0, 0, 10, 10)], predictions: [pred(5, 0, 15, 10, 0.9)] },
+  ];
   const result = evaluateDetections(images, { iouThresholds: [0.1, 0.3, 0.5] });
-  assert.deepEqual(result.thresholds.map((t) => t.truePositives), [1, 1, 0]);
-  assert.deepEqual(result.thresholds.map((t) => t.falsePositives), [0, 0, 1]);
-  assert.deepEqual(result.thresholds.map((t) => t.falseNegatives), [0, 0, 1]);
+  assert.deepEqual(
+    result.thresholds.map((t) => t.truePositives),
+    [1, 1, 0],
+  );
+  assert.deepEqual(
+    result.thresholds.map((t) => t.falsePositives),
+    [0, 0, 1],
+  );
+  assert.deepEqual(
+    result.thresholds.map((t) => t.falseNegatives),
+    [0, 0, 1],
+  );
   assert.equal(result.thresholds[2].precision, 0);
   assert.equal(result.thresholds[2].f1, 0);
 });
 
 test('precision recall and F1 on a constructed set', () => {
   const images: EvaluationImage[] = [
-    { name: 'a', truth: [truth(0, 0, 10, 10), truth(20, 20, 30, 30)], predictions: [pred(0, 0, 10, 10, 0.9), pred(50, 50, 60, 60, 0.8)] },
+    {
+      name: 'a',
+      truth: [truth(0, 0, 10, 10), truth(20, 20, 30, 30)],
+      predictions: [pred(0, 0, 10, 10, 0.9), pred(50, 50, 60, 60, 0.8)],
+    },
     { name: 'b', truth: [truth(0, 0, 10, 10)], predictions: [pred(0, 0, 10, 10, 0.7)] },
     { name: 'c', truth: [], predictions: [pred(0, 0, 5, 5, 0.2)] },
   ];
@@ -50,7 +70,11 @@ test('precision recall and F1 on a constructed set', () => {
 
 test('metrics per lesion type', () => {
   const images: EvaluationImage[] = [
-    { name: 'a', truth: [truth(0, 0, 10, 10, 'HCC'), truth(20, 20, 30, 30, 'CYST')], predictions: [pred(0, 0, 10, 10, 0.9), pred(20, 20, 30, 30, 0.8), pred(80, 80, 90, 90, 0.4)] },
+    {
+      name: 'a',
+      truth: [truth(0, 0, 10, 10, 'HCC'), truth(20, 20, 30, 30, 'CYST')],
+      predictions: [pred(0, 0, 10, 10, 0.9), pred(20, 20, 30, 30, 0.8), pred(80, 80, 90, 90, 0.4)],
+    },
     { name: 'b', truth: [truth(0, 0, 10, 10, 'HCC')], predictions: [] },
   ];
   const { byLesionType } = evaluateDetections(images, { iouThresholds: [0.3] }).thresholds[0];
@@ -66,10 +90,17 @@ test('metrics per lesion type', () => {
 test('average precision by all-point interpolation', () => {
   // Scores in order: TP, FP, TP over 2 truths: precision 1, 0.5, 2/3 at recall 0.5, 0.5, 1.
   const images: EvaluationImage[] = [
-    { name: 'a', truth: [truth(0, 0, 10, 10), truth(20, 20, 30, 30)], predictions: [pred(0, 0, 10, 10, 0.9), pred(50, 50, 60, 60, 0.8), pred(20, 20, 30, 30, 0.7)] },
+    {
+      name: 'a',
+      truth: [truth(0, 0, 10, 10), truth(20, 20, 30, 30)],
+      predictions: [pred(0, 0, 10, 10, 0.9), pred(50, 50, 60, 60, 0.8), pred(20, 20, 30, 30, 0.7)],
+    },
   ];
   const { curve, averagePrecision } = precisionRecallCurve(images, 0.5);
-  assert.deepEqual(curve.map((point) => point.recall), [0.5, 0.5, 1]);
+  assert.deepEqual(
+    curve.map((point) => point.recall),
+    [0.5, 0.5, 1],
+  );
   // Envelope: 1 on (0, 0.5], 2/3 on (0.5, 1].
   assert.ok(Math.abs(averagePrecision! - (0.5 + 1 / 3)) < 1e-12);
   assert.equal(precisionRecallCurve([{ name: 'x', truth: [], predictions: [] }], 0.5).averagePrecision, null);

@@ -2,9 +2,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { boxIou, boxOverlapOfSmaller } from '../../src/detect/box.ts';
 import { nonMaxSuppression } from '../../src/detect/nms.ts';
-import { computeLetterbox, letterboxSlice, letterboxToSlice, resizeBilinear, sliceToLetterbox, LETTERBOX_FILL } from '../../src/detect/letterbox.ts';
+import {
+  computeLetterbox,
+  letterboxSlice,
+  letterboxToSlice,
+  resizeBilinear,
+  sliceToLetterbox,
+  LETTERBOX_FILL,
+} from '../../src/detect/letterbox.ts';
 
-const box = (x1: number, y1: number, x2: number, y2: number, score = 1, classId = 0) => ({ x1, y1, x2, y2, score, classId });
+const box = (x1: number, y1: number, x2: number, y2: number, score = 1, classId = 0) => ({
+  x1,
+  y1,
+  x2,
+  y2,
+  score,
+  classId,
+});
 
 test('IoU of known boxes', () => {
   assert.equal(boxIou(box(0, 0, 10, 10), box(0, 0, 10, 10)), 1);
@@ -14,10 +28,18 @@ test('IoU of known boxes', () => {
 });
 
 test('NMS keeps the best of overlapping boxes', () => {
-  const boxes = [box(0, 0, 10, 10, 0.6), box(1, 0, 11, 10, 0.9), box(50, 50, 60, 60, 0.7), box(5, 0, 15, 10, 0.5)];
+  const boxes = [
+    box(0, 0, 10, 10, 0.6),
+    box(1, 0, 11, 10, 0.9),
+    box(50, 50, 60, 60, 0.7),
+    box(5, 0, 15, 10, 0.5),
+  ];
   const kept = nonMaxSuppression(boxes, { iouThreshold: 0.5 });
   // IoU(b1, b0) = 9/11 > 0.5 suppresses b0; IoU(b1, b3) = 6/14 < 0.5 keeps b3.
-  assert.deepEqual(kept.map((b) => b.score), [0.9, 0.7, 0.5]);
+  assert.deepEqual(
+    kept.map((b) => b.score),
+    [0.9, 0.7, 0.5],
+  );
 });
 
 test('NMS suppresses only above the threshold', () => {
@@ -44,11 +66,17 @@ test('letterbox of a wide slice pads top and bottom', () => {
 });
 
 test('letterbox round trip restores slice boxes', () => {
-  for (const [width, height, input] of [[512, 512, 256], [640, 480, 512], [300, 700, 512], [512, 512, 512]]) {
+  for (const [width, height, input] of [
+    [512, 512, 256],
+    [640, 480, 512],
+    [300, 700, 512],
+    [512, 512, 512],
+  ]) {
     const letterbox = computeLetterbox(width, height, input);
     const original = box(10.5, 20.25, 100, 200.75);
     const back = letterboxToSlice(sliceToLetterbox(original, letterbox), letterbox);
-    for (const key of ['x1', 'y1', 'x2', 'y2'] as const) assert.ok(Math.abs(back[key] - original[key]) < 1e-9, `${width}x${height}->${input} ${key}`);
+    for (const key of ['x1', 'y1', 'x2', 'y2'] as const)
+      assert.ok(Math.abs(back[key] - original[key]) < 1e-9, `${width}x${height}->${input} ${key}`);
   }
 });
 
@@ -76,7 +104,9 @@ test('bilinear resize keeps a linear ramp linear', () => {
   const pixels = new Float32Array(width * 2).map((_, index) => index % width);
   const half = resizeBilinear(pixels, width, 2, 8, 1);
   // Pixel k of the half-size image covers source pixels 2k and 2k+1, whose mean is 2k + 0.5.
-  half.forEach((value, index) => assert.ok(Math.abs(value - (2 * index + 0.5)) < 1e-6, `pixel ${index}: ${value}`));
+  half.forEach((value, index) =>
+    assert.ok(Math.abs(value - (2 * index + 0.5)) < 1e-6, `pixel ${index}: ${value}`),
+  );
   const doubled = resizeBilinear(new Float32Array([0, 1]), 2, 1, 4, 1);
   assert.deepEqual([...doubled], [0, 0.25, 0.75, 1]);
 });

@@ -25,7 +25,10 @@ test('grouping joins overlapping boxes on neighbouring slices', () => {
   assert.equal(first.phases[0].largestSlice, 11);
   assert.equal(first.maxDiameterPx, 52);
   assert.equal(first.maxDiameterMm, null, 'no pixel spacing given');
-  assert.deepEqual(lesions.map((lesion) => lesion.phases[0].firstSlice), [10, 15, 10]);
+  assert.deepEqual(
+    lesions.map((lesion) => lesion.phases[0].firstSlice),
+    [10, 15, 10],
+  );
 });
 
 test('grouping bridges one missed slice with a gap of 2', () => {
@@ -61,7 +64,10 @@ test('grouping joins phases at the same place', () => {
   const lesions = groupLesions(slices);
   assert.equal(lesions.length, 2);
   const [lesion] = lesions;
-  assert.deepEqual(lesion.phases.map((phase) => phase.phase), ['AP', 'PVP']);
+  assert.deepEqual(
+    lesion.phases.map((phase) => phase.phase),
+    ['AP', 'PVP'],
+  );
   assert.equal(lesion.phases[0].bestSlice, 20);
   assert.equal(lesion.phases[1].bestSlice, 31);
   assert.equal(lesion.phases[1].firstSlice, 30);
@@ -86,7 +92,10 @@ test('grouping from a series uses its geometry', () => {
     warnings: [],
   } satisfies Series;
   const slices = sliceDetectionsFromSeries(series, [[box(0, 0, 2, 2, 0.5)], [], [box(0, 0, 4, 2, 0.6)]]);
-  assert.deepEqual(slices.map((slice) => slice.positionMm), [-50, -47.5, -45]);
+  assert.deepEqual(
+    slices.map((slice) => slice.positionMm),
+    [-50, -47.5, -45],
+  );
   assert.deepEqual(slices[0].pixelSpacingMm, [0.5, 0.5]);
   const lesions = groupLesions(slices);
   assert.equal(lesions.length, 2, 'slice 1 has no box, so slices 0 and 2 are not neighbours');

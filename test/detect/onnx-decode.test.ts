@@ -19,7 +19,13 @@ test('planted boxes decode from an ONNX model', async (t) => {
   const height = 96;
   const pixels = new Float32Array(width * height);
   const plant = (x: number, y: number, value: number): void => {
-    for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]]) pixels[(y + dy) * width + x + dx] = value;
+    for (const [dx, dy] of [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ])
+      pixels[(y + dy) * width + x + dx] = value;
   };
   plant(40, 30, 0.9);
   plant(100, 70, 0.7);
@@ -33,7 +39,10 @@ test('planted boxes decode from an ONNX model', async (t) => {
   t.after(() => detector.release());
   assert.equal(detector.inputSize, INPUT_SIZE);
   assert.equal(detector.channels, 3);
-  const [boxes] = await detectOnSlices(detector, [{ width, height, pixels }], { confidenceThreshold: 0.5, nmsIouThreshold: 0.5 });
+  const [boxes] = await detectOnSlices(detector, [{ width, height, pixels }], {
+    confidenceThreshold: 0.5,
+    nmsIouThreshold: 0.5,
+  });
 
   // The letterbox border (grey 114/255 = 0.447) stays below the threshold of 0.5.
   assert.equal(boxes.length, 3, JSON.stringify(boxes));

@@ -28,7 +28,10 @@ export function pixelAnchorModel(): Uint8Array {
     forward: (ops, [images]) => {
       const scores = ops.reshape(ops.slice(images, 1, 0, 1), [ops.shape(images)[0], 1, anchors]);
       // Adding 0 x score keeps the box rows tied to the batch dimension of the input.
-      const boxes = ops.add(ops.constant(boxRows, [1, 4, anchors], 'box_rows'), ops.mulScalar(ops.concat([scores, scores, scores, scores], 1), 0));
+      const boxes = ops.add(
+        ops.constant(boxRows, [1, 4, anchors], 'box_rows'),
+        ops.mulScalar(ops.concat([scores, scores, scores, scores], 1), 0),
+      );
       return { output0: ops.concat([boxes, scores], 1) };
     },
     outputs: ['output0'],
@@ -37,4 +40,3 @@ export function pixelAnchorModel(): Uint8Array {
     },
   }).bytes;
 }
-

@@ -30,11 +30,13 @@ function aggregatedLayer4(n: number, c: number): number {
     const mask = variantMask(v, SIDE);
     const pooled = new Float64Array(CHANNELS);
     for (let ch = 0; ch < CHANNELS; ch++) {
-      for (let p = 0; p < SIDE * SIDE; p++) pooled[ch] += features[(n * CHANNELS + ch) * SIDE * SIDE + p] * mask[p];
+      for (let p = 0; p < SIDE * SIDE; p++)
+        pooled[ch] += features[(n * CHANNELS + ch) * SIDE * SIDE + p] * mask[p];
       pooled[ch] /= SIDE * SIDE;
     }
     const hidden = new Float64Array(HIDDEN);
-    for (let h = 0; h < HIDDEN; h++) for (let ch = 0; ch < CHANNELS; ch++) hidden[h] += ensWeight[h * CHANNELS + ch] * pooled[ch];
+    for (let h = 0; h < HIDDEN; h++)
+      for (let ch = 0; ch < CHANNELS; ch++) hidden[h] += ensWeight[h * CHANNELS + ch] * pooled[ch];
     const column = 5 * c + v;
     let logit = 0;
     for (let h = 0; h < HIDDEN; h++) logit += fcWeight[column * HIDDEN + h] * hidden[h];
@@ -44,9 +46,15 @@ function aggregatedLayer4(n: number, c: number): number {
 }
 
 test('variant masks zero one quadrant', () => {
-  assert.equal(variantMask(0, 7).reduce((a, b) => a + b, 0), 49);
+  assert.equal(
+    variantMask(0, 7).reduce((a, b) => a + b, 0),
+    49,
+  );
   // Blocks of 3x3, 3x4, 4x3 and 4x4 for S = 7.
-  assert.deepEqual([1, 2, 3, 4].map((v) => 49 - variantMask(v, 7).reduce((a, b) => a + b, 0)), [9, 12, 12, 16]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map((v) => 49 - variantMask(v, 7).reduce((a, b) => a + b, 0)),
+    [9, 12, 12, 16],
+  );
   assert.equal(variantMask(1, 7)[0], 0);
   assert.equal(variantMask(2, 7)[6], 0);
   assert.equal(variantMask(3, 7)[6 * 7], 0);
@@ -74,7 +82,10 @@ test('LiLNet CAM sums to aggregated layer-4 logit', async () => {
       const offset = (n * CLASSES + c) * SIDE * SIDE;
       const sum = cam.data.subarray(offset, offset + SIDE * SIDE).reduce((a, b) => a + b, 0);
       const expected = aggregatedLayer4(n, c);
-      assert.ok(Math.abs(sum - expected) < 1e-5, `image ${n} class ${c}: CAM sum ${sum}, aggregated logit ${expected}`);
+      assert.ok(
+        Math.abs(sum - expected) < 1e-5,
+        `image ${n} class ${c}: CAM sum ${sum}, aggregated logit ${expected}`,
+      );
     }
   }
 });

@@ -14,7 +14,11 @@ test('crop region matches synth training crops', () => {
   ];
   for (const box of boxes) {
     const region = cropRegion(box, 512, 512);
-    const [x0, y0, side] = cropSquare({ slice: 0, x0: box.x1, y0: box.y1, x1: box.x2, y1: box.y2 }, 512, CROP_MARGIN_FRACTION);
+    const [x0, y0, side] = cropSquare(
+      { slice: 0, x0: box.x1, y0: box.y1, x1: box.x2, y1: box.y2 },
+      512,
+      CROP_MARGIN_FRACTION,
+    );
     assert.deepEqual(region, { x1: x0, y1: y0, x2: x0 + side, y2: y0 + side }, `box ${JSON.stringify(box)}`);
   }
 });

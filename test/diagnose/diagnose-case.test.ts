@@ -1,18 +1,36 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { generateSynthDataset } from '../../src/data/synth/generate.ts';
 import { classifyCrops, listCrops } from '../../src/diagnose/classify-stage.ts';
-import { CLASSIFIER_INPUT_SIZE_PX, CROP_MARGIN_FRACTION, CROP_MIN_SIDE_PX, CROP_WINDOW } from '../../src/diagnose/crop.ts';
+import {
+  CLASSIFIER_INPUT_SIZE_PX,
+  CROP_MARGIN_FRACTION,
+  CROP_MIN_SIDE_PX,
+  CROP_WINDOW,
+} from '../../src/diagnose/crop.ts';
 import { diagnoseCase } from '../../src/diagnose/diagnose-case.ts';
 import { buildLesionReports, patientClassification } from '../../src/diagnose/lesion-reports.ts';
 import { loadModels } from '../../src/diagnose/load-models.ts';
 import { matchAcrossPhases, type PhaseTrack } from '../../src/diagnose/match-phases.ts';
 import { DEMO_MODELS_WARNING, renderReportHtml } from '../../src/diagnose/report-html.ts';
-import { LESION_CLASSES, REPORT_SCHEMA_VERSION, type DiagnosisReport } from '../../src/diagnose/report-types.ts';
+import {
+  LESION_CLASSES,
+  REPORT_SCHEMA_VERSION,
+  type DiagnosisReport,
+} from '../../src/diagnose/report-types.ts';
 import { readCase } from '../../src/imaging/read-case.ts';
 import { chromium } from 'playwright-core';
 import { writeUntrainedModels } from './helpers/untrained-models.ts';
@@ -34,7 +52,14 @@ interface Truth {
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'lilnet-diagnose-'));
-  await generateSynthDataset({ outDir: join(root, 'synth'), patients: 1, slices: 12, size: 256, outputs: ['dicom'], seed: 3 });
+  await generateSynthDataset({
+    outDir: join(root, 'synth'),
+    patients: 1,
+    slices: 12,
+    size: 256,
+    outputs: ['dicom'],
+    seed: 3,
+  });
   const cases = join(root, 'synth', 'cases');
   caseDir = join(cases, readdirSync(cases)[0]);
   modelsDir = join(root, 'models');
@@ -51,7 +76,11 @@ function readReport(outDir: string): DiagnosisReport {
 test('untrained detector reports no focal lesion', async () => {
   const outDir = join(root, 'out-none');
   const stages: string[] = [];
-  const report = await diagnoseCase(caseDir, { outDir, modelsDir, onProgress: (stage) => stages.push(stage) });
+  const report = await diagnoseCase(caseDir, {
+    outDir,
+    modelsDir,
+    onProgress: (stage) => stages.push(stage),
+  });
   assert.equal(report.noFocalLesionDetected, true);
   assert.equal(report.lesions.length, 0);
   assert.equal(report.patient, null);
@@ -62,14 +91,20 @@ test('untrained detector reports no focal lesion', async () => {
   assert.equal(report.detection.confidenceThreshold, 0.25);
   assert.ok(report.warnings.some((w) => w.code === 'no-focal-lesion' && w.message.includes('0.25')));
   assert.equal(report.demoModels, false);
-  assert.deepEqual(report.models.map((m) => m.role), ['detector', 'benign-malignant', 'malignant-subtype', 'benign-subtype']);
+  assert.deepEqual(
+    report.models.map((m) => m.role),
+    ['detector', 'benign-malignant', 'malignant-subtype', 'benign-subtype'],
+  );
   assert.ok(report.models.every((m) => /^[0-9a-f]{16}$/.test(m.version)));
   assert.deepEqual(readReport(outDir), report);
   const html = readFileSync(join(outDir, 'report.html'), 'utf8');
   assert.match(html, /No focal lesion detected/);
   assert.match(html, /confidence threshold of 0\.25/);
   assert.doesNotMatch(html, /must not be used for diagnosis/);
-  assert.deepEqual(stages.filter((s, i) => stages.indexOf(s) === i), ['read-case', 'load-models', 'detect', 'match', 'classify', 'report', 'done']);
+  assert.deepEqual(
+    stages.filter((s, i) => stages.indexOf(s) === i),
+    ['read-case', 'load-models', 'detect', 'match', 'classify', 'report', 'done'],
+  );
   assert.ok(report.timingsMs.total >= report.timingsMs.detect);
 });
 
@@ -81,7 +116,8 @@ test('requested phases limit the series', async () => {
 test('missing requested phase is reported', async () => {
   const partial = join(root, 'case-ap-only');
   mkdirSync(join(partial, 'AP'), { recursive: true });
-  for (const file of readdirSync(join(caseDir, 'AP'))) copyFileSync(join(caseDir, 'AP', file), join(partial, 'AP', file));
+  for (const file of readdirSync(join(caseDir, 'AP')))
+    copyFileSync(join(caseDir, 'AP', file), join(partial, 'AP', file));
   // An unreadable file beside the series must be listed and must not stop the diagnosis.
   writeFileSync(join(partial, 'AP', 'broken.dcm'), Buffer.from('not a DICOM file'));
   const report = await diagnoseCase(partial, { outDir: join(root, 'out-ap'), modelsDir });
@@ -90,11 +126,17 @@ test('missing requested phase is reported', async () => {
   assert.ok(report.warnings.some((w) => w.code === 'phase-missing' && w.phase === 'PVP'));
   assert.equal(report.case.failedFiles.length, 1);
   assert.equal(report.case.failedFiles[0].file, 'broken.dcm');
-  await assert.rejects(diagnoseCase(partial, { outDir: join(root, 'out-ap2'), modelsDir, phases: ['PVP'] }), /none of the requested phases PVP/);
+  await assert.rejects(
+    diagnoseCase(partial, { outDir: join(root, 'out-ap2'), modelsDir, phases: ['PVP'] }),
+    /none of the requested phases PVP/,
+  );
 });
 
 test('unknown phase name is rejected', async () => {
-  await assert.rejects(diagnoseCase(caseDir, { outDir: join(root, 'out-bad'), modelsDir, phases: ['venous-late'] }), /unknown phase "venous-late"/);
+  await assert.rejects(
+    diagnoseCase(caseDir, { outDir: join(root, 'out-bad'), modelsDir, phases: ['venous-late'] }),
+    /unknown phase "venous-late"/,
+  );
 });
 
 test('models folder without detector fails clearly', async () => {
@@ -103,7 +145,10 @@ test('models folder without detector fails clearly', async () => {
   copyFileSync(join(modelsDir, 'benign-malignant.onnx'), join(partialModels, 'benign-malignant.onnx'));
   // Only reachable when no bundled detector exists; with one, the slot falls back to it.
   if (existsSync(join(process.cwd(), 'models', 'detector.onnx'))) return;
-  await assert.rejects(diagnoseCase(caseDir, { outDir: join(root, 'out-nodet'), modelsDir: partialModels }), /no detector model found/);
+  await assert.rejects(
+    diagnoseCase(caseDir, { outDir: join(root, 'out-nodet'), modelsDir: partialModels }),
+    /no detector model found/,
+  );
 });
 
 test('truth boxes flow through classification and report', async () => {
@@ -115,7 +160,11 @@ test('truth boxes flow through classification and report', async () => {
     const series = ctCase.series.find((s) => s.phase === phase)!;
     return truth.lesions.map((lesion) => ({
       series,
-      boxes: lesion.boxes[phase].map((b) => ({ sliceIndex: b.slice, confidence: 0.9, box: { x1: b.x0, y1: b.y0, x2: b.x1, y2: b.y1 } })),
+      boxes: lesion.boxes[phase].map((b) => ({
+        sliceIndex: b.slice,
+        confidence: 0.9,
+        box: { x1: b.x0, y1: b.y0, x2: b.x1, y2: b.y1 },
+      })),
     }));
   });
   const matched = matchAcrossPhases(tracksBySeries);
@@ -123,20 +172,36 @@ test('truth boxes flow through classification and report', async () => {
   assert.ok(matched.every((lesion) => lesion.tracks.length === 2 && lesion.matchedBy === 'position'));
 
   const models = await loadModels(modelsDir);
-  const crops = listCrops(matched, { marginFraction: CROP_MARGIN_FRACTION, minSidePx: CROP_MIN_SIDE_PX, inputSizePx: CLASSIFIER_INPUT_SIZE_PX, window: CROP_WINDOW });
+  const crops = listCrops(matched, {
+    marginFraction: CROP_MARGIN_FRACTION,
+    minSidePx: CROP_MIN_SIDE_PX,
+    inputSizePx: CLASSIFIER_INPUT_SIZE_PX,
+    window: CROP_WINDOW,
+  });
   const boxCount = tracksBySeries.flat().reduce((sum, track) => sum + track.boxes.length, 0);
   assert.equal(crops.length, boxCount);
   const outputs = await classifyCrops(crops, models.classifiers, CROP_WINDOW);
 
   const outDir = join(root, 'out-truth');
   mkdirSync(join(outDir, 'overlays'), { recursive: true });
-  const { lesions, perLesionLogits } = await buildLesionReports({ lesions: matched, outputs, outDir, window: CROP_WINDOW });
+  const { lesions, perLesionLogits } = await buildLesionReports({
+    lesions: matched,
+    outputs,
+    outDir,
+    window: CROP_WINDOW,
+  });
   assert.equal(lesions[0].id, 'L1');
   for (const lesion of lesions) {
     const classification = lesion.classification!;
-    const total = LESION_CLASSES.reduce((sum, name) => sum + (classification.probabilities[name] as number), 0);
+    const total = LESION_CLASSES.reduce(
+      (sum, name) => sum + (classification.probabilities[name] as number),
+      0,
+    );
     assert.ok(Math.abs(total - 1) < 1e-6, `six-class probabilities of ${lesion.id} sum to ${total}`);
-    assert.equal(classification.benignMalignant.cropCount, lesion.phases.reduce((sum, p) => sum + p.cropCount, 0));
+    assert.equal(
+      classification.benignMalignant.cropCount,
+      lesion.phases.reduce((sum, p) => sum + p.cropCount, 0),
+    );
     for (const phase of lesion.phases) {
       const overlay = phase.overlays[0];
       assert.ok(existsSync(join(outDir, overlay.boxes)), `missing ${overlay.boxes}`);
@@ -161,7 +226,12 @@ test('truth boxes flow through classification and report', async () => {
     demoModels: true,
     models: models.infos,
     detection: { confidenceThreshold: 0.25, nmsIouThreshold: 0.5, inputSizePx: 256, window: CROP_WINDOW },
-    crop: { marginFraction: CROP_MARGIN_FRACTION, minSidePx: CROP_MIN_SIDE_PX, inputSizePx: CLASSIFIER_INPUT_SIZE_PX, window: CROP_WINDOW },
+    crop: {
+      marginFraction: CROP_MARGIN_FRACTION,
+      minSidePx: CROP_MIN_SIDE_PX,
+      inputSizePx: CLASSIFIER_INPUT_SIZE_PX,
+      window: CROP_WINDOW,
+    },
     noFocalLesionDetected: false,
     lesions,
     patient,
@@ -180,11 +250,17 @@ test('truth boxes flow through classification and report', async () => {
 
 test('HTML report prints to PDF', async () => {
   const html = join(root, 'out-truth', 'report.html');
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu'],
+  });
   try {
     const page = await browser.newPage();
     await page.goto(`file://${html}`);
-    const images = await page.$$eval('img', (nodes) => nodes.map((node) => (node as HTMLImageElement).naturalWidth));
+    const images = await page.$$eval('img', (nodes) =>
+      nodes.map((node) => (node as HTMLImageElement).naturalWidth),
+    );
     assert.ok(images.length > 0 && images.every((width) => width > 0), 'every overlay image must decode');
     const pdf = await page.pdf({ format: 'A4' });
     assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
@@ -196,10 +272,14 @@ test('HTML report prints to PDF', async () => {
 
 test('CLI prints one JSON document', () => {
   const outDir = join(root, 'out-cli');
-  const result = spawnSync(process.execPath, ['bin/lilnet.js', 'diagnose', caseDir, '--models', modelsDir, '--out', outDir, '--json'], {
-    encoding: 'utf8',
-    env: { ...process.env, LILNET_LOG_LEVEL: 'error' },
-  });
+  const result = spawnSync(
+    process.execPath,
+    ['bin/lilnet.js', 'diagnose', caseDir, '--models', modelsDir, '--out', outDir, '--json'],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, LILNET_LOG_LEVEL: 'error' },
+    },
+  );
   assert.equal(result.status, 0, result.stderr);
   const report = JSON.parse(result.stdout) as DiagnosisReport;
   assert.equal(report.noFocalLesionDetected, true);
@@ -208,7 +288,11 @@ test('CLI prints one JSON document', () => {
 });
 
 test('CLI rejects missing case path', () => {
-  const result = spawnSync(process.execPath, ['bin/lilnet.js', 'diagnose', join(root, 'no-such-case'), '--models', modelsDir], { encoding: 'utf8' });
+  const result = spawnSync(
+    process.execPath,
+    ['bin/lilnet.js', 'diagnose', join(root, 'no-such-case'), '--models', modelsDir],
+    { encoding: 'utf8' },
+  );
   assert.equal(result.status, 1);
   assert.match(result.stderr, /\[FILE_NOT_FOUND\] case path .*no-such-case not found/);
   assert.equal(result.stdout, '');
@@ -218,9 +302,19 @@ test('bundled demo models mark the report', async () => {
   const outDir = join(root, 'out-bundled');
   const report = await diagnoseCase(caseDir, { outDir });
   assert.equal(report.demoModels, true);
-  assert.deepEqual(report.models.map((m) => m.role), ['detector', 'benign-malignant', 'malignant-subtype', 'benign-subtype']);
-  assert.ok(report.models.every((m) => m.demo), 'every bundled model is a demo model');
-  assert.ok(report.models.filter((m) => m.role !== 'detector').every((m) => m.trainedOn?.includes('train-default-models.sh')));
+  assert.deepEqual(
+    report.models.map((m) => m.role),
+    ['detector', 'benign-malignant', 'malignant-subtype', 'benign-subtype'],
+  );
+  assert.ok(
+    report.models.every((m) => m.demo),
+    'every bundled model is a demo model',
+  );
+  assert.ok(
+    report.models
+      .filter((m) => m.role !== 'detector')
+      .every((m) => m.trainedOn?.includes('train-default-models.sh')),
+  );
   // The demo classifiers take 112-pixel crops; the report states the side the crops were prepared at.
   assert.equal(report.crop.inputSizePx, 112);
   const html = readFileSync(join(outDir, 'report.html'), 'utf8');

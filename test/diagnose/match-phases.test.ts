@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { matchAcrossPhases, trackCentreMm, type PhaseTrack } from '../../src/diagnose/match-phases.ts';
 import type { Phase, Series } from '../../src/imaging/volume.ts';
 
-function series(id: string, phase: Phase, options: { originZ?: number; geometry?: boolean; slices?: number } = {}): Series {
+function series(
+  id: string,
+  phase: Phase,
+  options: { originZ?: number; geometry?: boolean; slices?: number } = {},
+): Series {
   const slices = options.slices ?? 40;
   const withGeometry = options.geometry ?? true;
   return {
@@ -25,7 +29,14 @@ function series(id: string, phase: Phase, options: { originZ?: number; geometry?
 }
 
 function track(s: Series, x: number, y: number, size: number, slices: number[]): PhaseTrack {
-  return { series: s, boxes: slices.map((sliceIndex) => ({ sliceIndex, confidence: 0.9, box: { x1: x, y1: y, x2: x + size, y2: y + size } })) };
+  return {
+    series: s,
+    boxes: slices.map((sliceIndex) => ({
+      sliceIndex,
+      confidence: 0.9,
+      box: { x1: x, y1: y, x2: x + size, y2: y + size },
+    })),
+  };
 }
 
 test('centre follows origin, spacing and direction', () => {
@@ -63,7 +74,10 @@ test('slice overlap matches without geometry', () => {
   const ap = series('ap', 'AP', { geometry: false, slices: 40 });
   const pvp = series('pvp', 'PVP', { geometry: false, slices: 80 });
   // Same fraction of the series extent, different slice counts.
-  const matched = matchAcrossPhases([[track(ap, 100, 100, 40, [10, 11])], [track(pvp, 105, 100, 40, [21, 22])]]);
+  const matched = matchAcrossPhases([
+    [track(ap, 100, 100, 40, [10, 11])],
+    [track(pvp, 105, 100, 40, [21, 22])],
+  ]);
   assert.equal(matched.length, 1);
   assert.equal(matched[0].matchedBy, 'slice-overlap');
 });
@@ -71,7 +85,10 @@ test('slice overlap matches without geometry', () => {
 test('slice overlap rejects disjoint ranges', () => {
   const ap = series('ap', 'AP', { geometry: false });
   const pvp = series('pvp', 'PVP', { geometry: false });
-  const matched = matchAcrossPhases([[track(ap, 100, 100, 40, [5, 6])], [track(pvp, 100, 100, 40, [30, 31])]]);
+  const matched = matchAcrossPhases([
+    [track(ap, 100, 100, 40, [5, 6])],
+    [track(pvp, 100, 100, 40, [30, 31])],
+  ]);
   assert.equal(matched.length, 2);
 });
 
@@ -96,8 +113,16 @@ test('chained track matches by nearest box', () => {
   const chained: PhaseTrack = {
     series: ap,
     boxes: [
-      ...[10, 11].map((sliceIndex) => ({ sliceIndex, confidence: 0.9, box: { x1: 100, y1: 100, x2: 120, y2: 120 } })),
-      ...[12, 13, 14, 15, 16, 17, 18, 19, 20].map((sliceIndex) => ({ sliceIndex, confidence: 0.5, box: { x1: 300, y1: 100, x2: 320, y2: 120 } })),
+      ...[10, 11].map((sliceIndex) => ({
+        sliceIndex,
+        confidence: 0.9,
+        box: { x1: 100, y1: 100, x2: 120, y2: 120 },
+      })),
+      ...[12, 13, 14, 15, 16, 17, 18, 19, 20].map((sliceIndex) => ({
+        sliceIndex,
+        confidence: 0.5,
+        box: { x1: 300, y1: 100, x2: 320, y2: 120 },
+      })),
     ],
   };
   const lesionPvp = track(pvp, 101, 99, 20, [10, 11]);

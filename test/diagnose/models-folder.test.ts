@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { modelFormatOf, resolveModelFiles, roleOfFileName, scanModelsFolder } from '../../src/diagnose/models-folder.ts';
+import {
+  modelFormatOf,
+  resolveModelFiles,
+  roleOfFileName,
+  scanModelsFolder,
+} from '../../src/diagnose/models-folder.ts';
 import { isLilnetError } from '../../src/errors.ts';
 
 test('file names map to slots', () => {
@@ -46,7 +51,10 @@ test('manifest names files and demo flag', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lilnet-models-'));
   try {
     writeFileSync(join(dir, 'd.onnx'), '');
-    writeFileSync(join(dir, 'models.json'), JSON.stringify({ demo: true, trainedOn: 'phantoms', models: { detector: { file: 'd.onnx' } } }));
+    writeFileSync(
+      join(dir, 'models.json'),
+      JSON.stringify({ demo: true, trainedOn: 'phantoms', models: { detector: { file: 'd.onnx' } } }),
+    );
     const found = scanModelsFolder(dir);
     assert.equal(found.detector?.path, join(dir, 'd.onnx'));
     assert.equal(found.detector?.demo, true);
@@ -59,8 +67,14 @@ test('manifest names files and demo flag', () => {
     assert.equal(withNamed['malignant-subtype']?.path, join(dir, 'malignant-subtype.onnx'));
     assert.equal(withNamed['malignant-subtype']?.demo, true);
 
-    writeFileSync(join(dir, 'models.json'), JSON.stringify({ models: { 'benign-malignant': { file: 'missing.onnx' } } }));
-    assert.throws(() => scanModelsFolder(dir), /names missing\.onnx for the benign-malignant slot, but the file is missing/);
+    writeFileSync(
+      join(dir, 'models.json'),
+      JSON.stringify({ models: { 'benign-malignant': { file: 'missing.onnx' } } }),
+    );
+    assert.throws(
+      () => scanModelsFolder(dir),
+      /names missing\.onnx for the benign-malignant slot, but the file is missing/,
+    );
     writeFileSync(join(dir, 'models.json'), '{ not json');
     assert.throws(() => scanModelsFolder(dir), /is not valid JSON/);
   } finally {
@@ -78,14 +92,26 @@ test('user slots override bundled ones', () => {
     writeFileSync(join(user, 'Time_M.pth.tar'), '');
     writeFileSync(join(bundled, 'malignant-subtype.onnx'), '');
     writeFileSync(join(bundled, 'detector.onnx'), '');
-    writeFileSync(join(bundled, 'models.json'), JSON.stringify({ demo: true, models: { detector: { file: 'detector.onnx' }, 'malignant-subtype': { file: 'malignant-subtype.onnx' } } }));
+    writeFileSync(
+      join(bundled, 'models.json'),
+      JSON.stringify({
+        demo: true,
+        models: {
+          detector: { file: 'detector.onnx' },
+          'malignant-subtype': { file: 'malignant-subtype.onnx' },
+        },
+      }),
+    );
     const resolved = resolveModelFiles(user, bundled);
     assert.equal(resolved['malignant-subtype']?.path, join(user, 'Time_M.pth.tar'));
     assert.equal(resolved['malignant-subtype']?.demo, false);
     assert.equal(resolved.detector?.path, join(bundled, 'detector.onnx'));
     assert.equal(resolved.detector?.demo, true);
     assert.throws(() => resolveModelFiles(join(root, 'absent'), bundled), /models folder .*absent not found/);
-    assert.throws(() => resolveModelFiles(join(bundled, 'detector.onnx'), bundled), /--models .*detector\.onnx is a file, but it must be a folder of models/);
+    assert.throws(
+      () => resolveModelFiles(join(bundled, 'detector.onnx'), bundled),
+      /--models .*detector\.onnx is a file, but it must be a folder of models/,
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -99,13 +125,16 @@ test('models folder without models rejected', () => {
     mkdirSync(user);
     mkdirSync(bundled);
     writeFileSync(join(bundled, 'detector.onnx'), '');
-    assert.throws(() => resolveModelFiles(user, bundled), (error: unknown) => {
-      assert.ok(isLilnetError(error));
-      assert.equal(error.code, 'MODELS_NOT_FOUND');
-      assert.match(error.message, /has no file lilnet recognises as a model \(it is empty\)/);
-      assert.match(error.hint ?? '', /leave out --models/);
-      return true;
-    });
+    assert.throws(
+      () => resolveModelFiles(user, bundled),
+      (error: unknown) => {
+        assert.ok(isLilnetError(error));
+        assert.equal(error.code, 'MODELS_NOT_FOUND');
+        assert.match(error.message, /has no file lilnet recognises as a model \(it is empty\)/);
+        assert.match(error.hint ?? '', /leave out --models/);
+        return true;
+      },
+    );
 
     // A checkpoint under a name that fits no slot is named in the message.
     writeFileSync(join(user, 'model_best.pth.tar'), '');

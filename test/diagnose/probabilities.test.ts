@@ -13,23 +13,45 @@ test('softmax sums to one and is shift invariant', () => {
 });
 
 test('summariseLogits averages raw logits before softmax', () => {
-  const output = summariseLogits({ role: 'benign-malignant', classes: ['benign', 'malignant'], rows: [[0, 4], [2, 0]] });
+  const output = summariseLogits({
+    role: 'benign-malignant',
+    classes: ['benign', 'malignant'],
+    rows: [
+      [0, 4],
+      [2, 0],
+    ],
+  });
   assert.deepEqual(output.meanLogits, [1, 2]);
   close(output.probabilities[1], 1 / (1 + Math.exp(-1)));
   assert.equal(output.cropCount, 2);
 });
 
 test('composition multiplies branch and subtype', () => {
-  const bm = summariseLogits({ role: 'benign-malignant', classes: ['benign', 'malignant'], rows: [[0, Math.log(3)]] });
-  const malignant = summariseLogits({ role: 'malignant-subtype', classes: ['HCC', 'ICC', 'MET'], rows: [[Math.log(2), 0, 0]] });
-  const benign = summariseLogits({ role: 'benign-subtype', classes: ['FNH', 'HEM', 'CYST'], rows: [[0, 0, Math.log(2)]] });
+  const bm = summariseLogits({
+    role: 'benign-malignant',
+    classes: ['benign', 'malignant'],
+    rows: [[0, Math.log(3)]],
+  });
+  const malignant = summariseLogits({
+    role: 'malignant-subtype',
+    classes: ['HCC', 'ICC', 'MET'],
+    rows: [[Math.log(2), 0, 0]],
+  });
+  const benign = summariseLogits({
+    role: 'benign-subtype',
+    classes: ['FNH', 'HEM', 'CYST'],
+    rows: [[0, 0, Math.log(2)]],
+  });
   const result = composeClassification(bm, malignant, benign);
   close(result.pMalignant, 0.75);
   assert.equal(result.branch, 'malignant');
   close(result.probabilities.HCC as number, 0.75 * 0.5);
   close(result.probabilities.ICC as number, 0.75 * 0.25);
   close(result.probabilities.CYST as number, 0.25 * 0.5);
-  const total = Object.values(result.probabilities).reduce<number>((sum, value) => sum + (value as number), 0);
+  const total = Object.values(result.probabilities).reduce<number>(
+    (sum, value) => sum + (value as number),
+    0,
+  );
   close(total, 1);
   assert.equal(result.call, 'HCC');
   close(result.callProbability, 0.375);
@@ -37,9 +59,21 @@ test('composition multiplies branch and subtype', () => {
 
 test('composition calls within predicted branch', () => {
   // Benign wins the first stage even though one malignant subtype carries more of the six-class mass.
-  const bm = summariseLogits({ role: 'benign-malignant', classes: ['benign', 'malignant'], rows: [[0.1, 0]] });
-  const malignant = summariseLogits({ role: 'malignant-subtype', classes: ['HCC', 'ICC', 'MET'], rows: [[10, 0, 0]] });
-  const benign = summariseLogits({ role: 'benign-subtype', classes: ['FNH', 'HEM', 'CYST'], rows: [[0, 0, 0]] });
+  const bm = summariseLogits({
+    role: 'benign-malignant',
+    classes: ['benign', 'malignant'],
+    rows: [[0.1, 0]],
+  });
+  const malignant = summariseLogits({
+    role: 'malignant-subtype',
+    classes: ['HCC', 'ICC', 'MET'],
+    rows: [[10, 0, 0]],
+  });
+  const benign = summariseLogits({
+    role: 'benign-subtype',
+    classes: ['FNH', 'HEM', 'CYST'],
+    rows: [[0, 0, 0]],
+  });
   const result = composeClassification(bm, malignant, benign);
   assert.equal(result.branch, 'benign');
   assert.equal(result.call, 'FNH');
@@ -48,7 +82,11 @@ test('composition calls within predicted branch', () => {
 
 test('composition leaves missing branch null', () => {
   const bm = summariseLogits({ role: 'benign-malignant', classes: ['benign', 'malignant'], rows: [[1, 0]] });
-  const malignant = summariseLogits({ role: 'malignant-subtype', classes: ['HCC', 'ICC', 'MET'], rows: [[0, 1, 0]] });
+  const malignant = summariseLogits({
+    role: 'malignant-subtype',
+    classes: ['HCC', 'ICC', 'MET'],
+    rows: [[0, 1, 0]],
+  });
   const result = composeClassification(bm, malignant, null);
   assert.equal(result.probabilities.FNH, null);
   assert.equal(result.probabilities.HEM, null);

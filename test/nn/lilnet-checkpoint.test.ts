@@ -22,7 +22,14 @@ function sampleCheckpoint(scale = 1): TrainingCheckpoint {
     model: { architecture: 'lilnet', numClasses: 2, trunk: { baseWidth: 4, blocksPerStage: [1, 1, 1, 1] } },
     epoch: 7,
     stateDict: new Map([
-      ['conv1.weight', { shape: [2, 3, 1, 1], dtype: 'float32', data: Float32Array.from([1, 2, 3, 4, 5, 6].map((v) => v * scale)) }],
+      [
+        'conv1.weight',
+        {
+          shape: [2, 3, 1, 1],
+          dtype: 'float32',
+          data: Float32Array.from([1, 2, 3, 4, 5, 6].map((v) => v * scale)),
+        },
+      ],
       ['bn1.running_var', { shape: [3], dtype: 'float32', data: Float32Array.from([0.5, 1.5, 2.5]) }],
     ]),
     optimizer: {
@@ -32,7 +39,9 @@ function sampleCheckpoint(scale = 1): TrainingCheckpoint {
       dampening: 0,
       weightDecay: 1e-4,
       nesterov: false,
-      momentumBuffers: new Map([['conv1.weight', { shape: [2, 3, 1, 1], dtype: 'float32', data: new Float32Array(6).fill(0.25) }]]),
+      momentumBuffers: new Map([
+        ['conv1.weight', { shape: [2, 3, 1, 1], dtype: 'float32', data: new Float32Array(6).fill(0.25) }],
+      ]),
     },
     config: { batchSize: 128, phases: ['AP', 'PVP'] },
     metrics: { validationAuc: 0.91 },
@@ -49,7 +58,11 @@ test('checkpoint round-trips every field', async () => {
   assert.equal(isTrainingCheckpointBytes(readFileSync(path)), true);
   const read = await readTrainingCheckpoint(path);
   assert.deepEqual(read, written);
-  assert.deepEqual(readdirSync(folder).filter((name) => name.endsWith('.tmp')), [], 'no temporary file is left');
+  assert.deepEqual(
+    readdirSync(folder).filter((name) => name.endsWith('.tmp')),
+    [],
+    'no temporary file is left',
+  );
 });
 
 test('checkpoint replaces an existing file whole', async () => {

@@ -31,7 +31,8 @@ test('ResNet-50 has 25.6 million parameters', () => {
 });
 
 test('four demo models fit in 30 MB', () => {
-  const bytes = (k: number): number => lilnetSpecs(lilnetConfig(k, DEMO_TRUNK)).reduce((n, s) => n + 4 * count(s.shape), 0);
+  const bytes = (k: number): number =>
+    lilnetSpecs(lilnetConfig(k, DEMO_TRUNK)).reduce((n, s) => n + 4 * count(s.shape), 0);
   const total = bytes(2) + bytes(3) + bytes(3) + bytes(2);
   assert.ok(total <= 30e6, `four demo models take ${total} bytes`);
 });
@@ -47,7 +48,10 @@ test('variant masks zero one quadrant each', () => {
   assert.equal(masks[3 * 49 + 6 * 7 + 0], 0);
   assert.equal(masks[3 * 49 + 0 * 7 + 0], 1);
   const even = variantMasks(14);
-  assert.deepEqual([1, 2, 3, 4].map((v) => even.subarray(v * 196, (v + 1) * 196).filter((x) => x === 0).length), [49, 49, 49, 49]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map((v) => even.subarray(v * 196, (v + 1) * 196).filter((x) => x === 0).length),
+    [49, 49, 49, 49],
+  );
 });
 
 test('joint labels put variant v of class c at 5c + v', () => {
@@ -55,17 +59,21 @@ test('joint labels put variant v of class c at 5c + v', () => {
 });
 
 test('model config is inferred from state-dict shapes', () => {
-  const asDict = (specs: { name: string; shape: number[] }[]) => new Map(specs.map((s) => [s.name, { shape: s.shape }]));
+  const asDict = (specs: { name: string; shape: number[] }[]) =>
+    new Map(specs.map((s) => [s.name, { shape: s.shape }]));
   assert.deepEqual(inferModelConfig(asDict(lilnetSpecs(lilnetConfig(2, DEMO_TRUNK)))), {
     architecture: 'lilnet',
     numClasses: 2,
     trunk: DEMO_TRUNK,
   });
-  assert.deepEqual(inferModelConfig(asDict(modelSpecs({ architecture: 'resnet', numClasses: 3, trunk: RESNET50_TRUNK }))), {
-    architecture: 'resnet',
-    numClasses: 3,
-    trunk: RESNET50_TRUNK,
-  });
+  assert.deepEqual(
+    inferModelConfig(asDict(modelSpecs({ architecture: 'resnet', numClasses: 3, trunk: RESNET50_TRUNK }))),
+    {
+      architecture: 'resnet',
+      numClasses: 3,
+      trunk: RESNET50_TRUNK,
+    },
+  );
   assert.throws(
     () => inferModelConfig(new Map([['fc.weight', { shape: [2, 4] }]])),
     (error: unknown) => error instanceof LilnetError && error.code === 'CHECKPOINT_MISMATCH',
@@ -73,7 +81,10 @@ test('model config is inferred from state-dict shapes', () => {
 });
 
 test('invalid configs are rejected', () => {
-  assert.throws(() => lilnetConfig(1), (error: unknown) => error instanceof LilnetError && /number of classes 1/.test(error.message));
+  assert.throws(
+    () => lilnetConfig(1),
+    (error: unknown) => error instanceof LilnetError && /number of classes 1/.test(error.message),
+  );
   assert.throws(
     () => lilnetSpecs(lilnetConfig(2, { baseWidth: 0, blocksPerStage: [1, 1, 1, 1] })),
     (error: unknown) => error instanceof LilnetError && error.code === 'INVALID_ARGUMENT',

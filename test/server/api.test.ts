@@ -21,12 +21,21 @@ const CASE_01 = sharedPath('data', 'real-ct', 'cases', 'case-01');
 const CT_SERIES = sharedPath('fixtures', 'dicom', 'ct-series-5-slices');
 
 async function readFolder(folder: string, limit = Infinity): Promise<[string, Uint8Array][]> {
-  const names = (await readdir(folder)).sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).slice(0, limit);
-  return Promise.all(names.map(async (name) => [name, await readFile(join(folder, name))] as [string, Uint8Array]));
+  const names = (await readdir(folder))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+    .slice(0, limit);
+  return Promise.all(
+    names.map(async (name) => [name, await readFile(join(folder, name))] as [string, Uint8Array]),
+  );
 }
 
 /** Builds a NIfTI-1 file (.nii) of int16 values, columns x rows x slices, with 0.8 x 0.8 x 2.5 mm voxels. */
-function niftiFile(columns: number, rows: number, slices: number, value: (x: number, y: number, z: number) => number): Buffer {
+function niftiFile(
+  columns: number,
+  rows: number,
+  slices: number,
+  value: (x: number, y: number, z: number) => number,
+): Buffer {
   const header = Buffer.alloc(352);
   header.writeInt32LE(348, 0);
   [3, columns, rows, slices, 1, 1, 1, 1].forEach((size, i) => header.writeInt16LE(size, 40 + 2 * i));
@@ -40,7 +49,8 @@ function niftiFile(columns: number, rows: number, slices: number, value: (x: num
   const data = Buffer.alloc(columns * rows * slices * 2);
   for (let z = 0; z < slices; z += 1) {
     for (let y = 0; y < rows; y += 1) {
-      for (let x = 0; x < columns; x += 1) data.writeInt16LE(value(x, y, z), 2 * (x + columns * (y + rows * z)));
+      for (let x = 0; x < columns; x += 1)
+        data.writeInt16LE(value(x, y, z), 2 * (x + columns * (y + rows * z)));
     }
   }
   return Buffer.concat([header, data]);
@@ -58,7 +68,12 @@ describe('server API', () => {
     writeUntrainedModels(modelsDir);
     server = await startTestServer({
       modelsDir,
-      limits: { maxFileBytes: 200_000, maxFilesPerRequest: 80, maxRequestBytes: 12_000_000, maxZipEntries: 100 },
+      limits: {
+        maxFileBytes: 200_000,
+        maxFilesPerRequest: 80,
+        maxRequestBytes: 12_000_000,
+        maxZipEntries: 100,
+      },
     });
     client = new ApiClient(server.url);
   });
@@ -80,7 +95,12 @@ describe('server API', () => {
     assert.equal(health.body.schemaVersion, 1);
     const docs = await anonymous.request('GET', '/docs/json');
     assert.equal(docs.status, 200);
-    for (const path of ['/api/cases', '/api/cases/{caseId}/uploads', '/api/jobs/{jobId}', '/api/cases/{caseId}/report']) {
+    for (const path of [
+      '/api/cases',
+      '/api/cases/{caseId}/uploads',
+      '/api/jobs/{jobId}',
+      '/api/cases/{caseId}/report',
+    ]) {
       assert.ok(docs.body.paths[path], `OpenAPI lists ${path}`);
     }
   });
@@ -92,7 +112,11 @@ describe('server API', () => {
       ['POST', '/api/cases'],
       ['GET', '/api/jobs/00000000-0000-4000-8000-000000000000'],
     ]) {
-      const response = await anonymous.request(method, path, method === 'POST' ? { json: { label: 'x' } } : {});
+      const response = await anonymous.request(
+        method,
+        path,
+        method === 'POST' ? { json: { label: 'x' } } : {},
+      );
       assert.equal(response.status, 401, `${method} ${path}`);
       assert.equal(response.body.error.code, 'UNAUTHENTICATED');
     }
@@ -192,9 +216,13 @@ describe('server API', () => {
     assert.deepEqual(detail.body.uploads, []);
     assert.deepEqual(await readdir(join(server.dataDir, 'cases', caseId, 'files')), []);
     assert.deepEqual(await readdir(join(server.dataDir, 'staging')), []);
-    const badPhase = await client.request('POST', `/api/cases/${caseId}/uploads?phase=XX`, { form: filesForm([first]) });
+    const badPhase = await client.request('POST', `/api/cases/${caseId}/uploads?phase=XX`, {
+      form: filesForm([first]),
+    });
     assert.equal(badPhase.status, 400);
-    const notMultipart = await client.request('POST', `/api/cases/${caseId}/uploads`, { json: { files: [] } });
+    const notMultipart = await client.request('POST', `/api/cases/${caseId}/uploads`, {
+      json: { files: [] },
+    });
     assert.equal(notMultipart.status, 400);
   });
 
@@ -202,7 +230,9 @@ describe('server API', () => {
     const caseId = await newCase();
     const big = Buffer.alloc(300_000);
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(big);
-    const tooLarge = await client.request('POST', `/api/cases/${caseId}/uploads`, { form: filesForm([['big.png', big]]) });
+    const tooLarge = await client.request('POST', `/api/cases/${caseId}/uploads`, {
+      form: filesForm([['big.png', big]]),
+    });
     assert.equal(tooLarge.status, 413);
     assert.equal(tooLarge.body.error.code, 'UPLOAD_TOO_LARGE');
     assert.match(tooLarge.body.error.message, /big\.png/);
@@ -215,7 +245,9 @@ describe('server API', () => {
     assert.match(tooMany.body.error.message, /more files/);
 
     const bomb = zipSync({ 'a.png': new Uint8Array(250_000) });
-    const zipTooLarge = await client.request('POST', `/api/cases/${caseId}/uploads`, { form: filesForm([['bomb.zip', bomb]]) });
+    const zipTooLarge = await client.request('POST', `/api/cases/${caseId}/uploads`, {
+      form: filesForm([['bomb.zip', bomb]]),
+    });
     assert.equal(zipTooLarge.status, 413);
     const detail = await client.request('GET', `/api/cases/${caseId}`);
     assert.deepEqual(detail.body.uploads, []);
@@ -224,9 +256,17 @@ describe('server API', () => {
   test('zip entries cannot escape the folder', async () => {
     const caseId = await newCase();
     const [first] = await readFolder(CASE_01, 1);
-    for (const entry of ['../escape.jpg', 'a/../../escape.jpg', '/abs/escape.jpg', 'C:/escape.jpg', '..\\escape.jpg']) {
+    for (const entry of [
+      '../escape.jpg',
+      'a/../../escape.jpg',
+      '/abs/escape.jpg',
+      'C:/escape.jpg',
+      '..\\escape.jpg',
+    ]) {
       const zip = zipSync({ 'ok.jpg': first[1], [entry]: first[1] });
-      const response = await client.request('POST', `/api/cases/${caseId}/uploads`, { form: filesForm([['case.zip', zip]]) });
+      const response = await client.request('POST', `/api/cases/${caseId}/uploads`, {
+        form: filesForm([['case.zip', zip]]),
+      });
       assert.equal(response.status, 400, entry);
       assert.equal(response.body.error.code, 'UPLOAD_INVALID', entry);
       assert.match(response.body.error.message, /points outside the upload folder/, entry);
@@ -264,7 +304,9 @@ describe('server API', () => {
     }
     assert.ok(entry > 0);
     view.setUint32(entry + 24, 100, true);
-    const response = await client.request('POST', `/api/cases/${caseId}/uploads`, { form: filesForm([['lying.zip', zip]]) });
+    const response = await client.request('POST', `/api/cases/${caseId}/uploads`, {
+      form: filesForm([['lying.zip', zip]]),
+    });
     assert.equal(response.status, 400, JSON.stringify(response.body));
     assert.equal(response.body.error.code, 'UPLOAD_INVALID');
     assert.match(response.body.error.message, /slice\.jpg" is damaged or declares a wrong size/);
@@ -284,8 +326,11 @@ describe('server API', () => {
       if (signature === 0x04034b50) headers.push(i + 6);
       if (signature === 0x02014b50) headers.push(i + 8);
     }
-    for (const flagsAt of [headers[1], headers[3]]) view.setUint16(flagsAt, view.getUint16(flagsAt, true) & ~0x800, true);
-    const response = await client.request('POST', `/api/cases/${caseId}/uploads`, { form: filesForm([['names.zip', zip]]) });
+    for (const flagsAt of [headers[1], headers[3]])
+      view.setUint16(flagsAt, view.getUint16(flagsAt, true) & ~0x800, true);
+    const response = await client.request('POST', `/api/cases/${caseId}/uploads`, {
+      form: filesForm([['names.zip', zip]]),
+    });
     assert.equal(response.status, 201, JSON.stringify(response.body));
     assert.equal(response.body.fileCount, 2);
   });
@@ -323,8 +368,14 @@ describe('server API', () => {
   test('DICOM zip ingests in Hounsfield units', async () => {
     const caseId = await newCase('dicom');
     const files = await readFolder(CT_SERIES);
-    const zip = zipSync({ 'study/series': {}, ...Object.fromEntries(files.map(([n, b]) => [`study/series/${n}`, b])), '__MACOSX/._x': new Uint8Array(4) });
-    const upload = await client.request('POST', `/api/cases/${caseId}/uploads?phase=AP`, { form: filesForm([['ct.zip', zip]]) });
+    const zip = zipSync({
+      'study/series': {},
+      ...Object.fromEntries(files.map(([n, b]) => [`study/series/${n}`, b])),
+      '__MACOSX/._x': new Uint8Array(4),
+    });
+    const upload = await client.request('POST', `/api/cases/${caseId}/uploads?phase=AP`, {
+      form: filesForm([['ct.zip', zip]]),
+    });
     assert.equal(upload.status, 201, JSON.stringify(upload.body));
     assert.equal(upload.body.fileCount, 5);
     assert.deepEqual(upload.body.kinds, { dicom: 5 });
@@ -355,10 +406,14 @@ describe('server API', () => {
     // Air in the first row, soft tissue elsewhere, 100 HU more on every slice so each slice has its own sum.
     const value = (_x: number, y: number, z: number) => (y === 0 ? -1000 : 40 + 100 * z);
     const nifti = niftiFile(8, 6, 3, value);
-    const upload = await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, { form: filesForm([['volume.nii', nifti]]) });
+    const upload = await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, {
+      form: filesForm([['volume.nii', nifti]]),
+    });
     assert.equal(upload.status, 201, JSON.stringify(upload.body));
     assert.deepEqual(upload.body.kinds, { nifti: 1 });
-    const job = await client.waitForJob((await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'ingest' } })).body.id);
+    const job = await client.waitForJob(
+      (await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'ingest' } })).body.id,
+    );
     assert.equal(job.status, 'succeeded', job.error);
     const [series] = (await client.request('GET', `/api/cases/${caseId}/series`)).body.series;
     assert.equal(series.unit, 'HU');
@@ -373,10 +428,15 @@ describe('server API', () => {
     }
     // The reader may reorient the volume, so compare the slice sums as a set.
     const expected = [0, 1, 2].map((z) => 8 * -1000 + 40 * (40 + 100 * z));
-    assert.deepEqual([...sums].sort((a, b) => a - b), expected);
+    assert.deepEqual(
+      [...sums].sort((a, b) => a - b),
+      expected,
+    );
 
     const truncated = nifti.subarray(0, 300);
-    const bad = await client.request('POST', `/api/cases/${caseId}/uploads`, { form: filesForm([['broken.nii', truncated]]) });
+    const bad = await client.request('POST', `/api/cases/${caseId}/uploads`, {
+      form: filesForm([['broken.nii', truncated]]),
+    });
     assert.equal(bad.status, 400);
     assert.match(bad.body.error.message, /broken\.nii/);
   });
@@ -384,12 +444,16 @@ describe('server API', () => {
   test('slice images ingest and slices match the JPEG', async () => {
     const caseId = await newCase('case-01');
     const files = await readFolder(CASE_01);
-    const upload = await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, { form: filesForm(files) });
+    const upload = await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, {
+      form: filesForm(files),
+    });
     assert.equal(upload.status, 201, JSON.stringify(upload.body));
     assert.equal(upload.body.fileCount, 59);
     assert.equal(upload.body.phase, 'PVP');
 
-    const conflictFree = await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'ingest' } });
+    const conflictFree = await client.request('POST', `/api/cases/${caseId}/jobs`, {
+      json: { kind: 'ingest' },
+    });
     assert.equal(conflictFree.status, 202);
     const second = await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'ingest' } });
     assert.equal(second.status, 409);
@@ -402,7 +466,10 @@ describe('server API', () => {
 
     const jobList = await client.request('GET', `/api/cases/${caseId}/jobs`);
     assert.equal(jobList.status, 200);
-    assert.deepEqual(jobList.body.jobs.map((j: { id: string }) => j.id), [job.id]);
+    assert.deepEqual(
+      jobList.body.jobs.map((j: { id: string }) => j.id),
+      [job.id],
+    );
     const result = await client.request('GET', `/api/jobs/${job.id}/result`);
     assert.equal(result.status, 200);
     assert.equal(result.body.kind, 'ingest');
@@ -418,21 +485,32 @@ describe('server API', () => {
       assert.equal(slice.headers.get('content-type'), 'application/octet-stream');
       assert.equal(slice.headers.get('x-content-type-options'), 'nosniff');
       const values = new Uint16Array(slice.bytes.buffer, slice.bytes.byteOffset, 512 * 512);
-      const expected = await sharp(join(CASE_01, `${z}.jpg`)).greyscale().raw().toBuffer();
+      const expected = await sharp(join(CASE_01, `${z}.jpg`))
+        .greyscale()
+        .raw()
+        .toBuffer();
       let maxDifference = 0;
-      for (let i = 0; i < expected.length; i += 1) maxDifference = Math.max(maxDifference, Math.abs(values[i] - expected[i]));
+      for (let i = 0; i < expected.length; i += 1)
+        maxDifference = Math.max(maxDifference, Math.abs(values[i] - expected[i]));
       assert.ok(maxDifference <= 1, `slice ${z} differs from ${z}.jpg by up to ${maxDifference} grey levels`);
     }
     const outOfRange = await client.request('GET', `/api/cases/${caseId}/series/${series.id}/slices/59`);
     assert.equal(outOfRange.status, 404);
-    const otherSeries = await client.request('GET', `/api/cases/${caseId}/series/00000000-0000-4000-8000-000000000000/slices/0`);
+    const otherSeries = await client.request(
+      'GET',
+      `/api/cases/${caseId}/series/00000000-0000-4000-8000-000000000000/slices/0`,
+    );
     assert.equal(otherSeries.status, 404);
   });
 
   test('diagnose job stores and serves the report', async () => {
     const caseId = await newCase('diagnosed');
     const files = await readFolder(CASE_01);
-    assert.equal((await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, { form: filesForm(files) })).status, 201);
+    assert.equal(
+      (await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, { form: filesForm(files) }))
+        .status,
+      201,
+    );
     const start = await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'diagnose' } });
     assert.equal(start.status, 202);
     const job = await client.waitForJob(start.body.id, 300_000);
@@ -454,7 +532,10 @@ describe('server API', () => {
     );
 
     const download = await client.request('GET', `/api/cases/${caseId}/report?download=true`);
-    assert.match(download.headers.get('content-disposition') ?? '', /attachment; filename="lilnet-report-.*\.json"/);
+    assert.match(
+      download.headers.get('content-disposition') ?? '',
+      /attachment; filename="lilnet-report-.*\.json"/,
+    );
     const html = await client.request('GET', `/api/cases/${caseId}/report.html`);
     assert.equal(html.status, 200);
     assert.match(html.headers.get('content-type') ?? '', /text\/html/);
@@ -465,7 +546,9 @@ describe('server API', () => {
     const result = await client.request('GET', `/api/jobs/${job.id}/result`);
     assert.equal(result.body.kind, 'diagnose');
     assert.equal(result.body.report.createdAt, report.body.createdAt);
-    const listed = (await client.request('GET', '/api/cases')).body.cases.find((c: { id: string }) => c.id === caseId);
+    const listed = (await client.request('GET', '/api/cases')).body.cases.find(
+      (c: { id: string }) => c.id === caseId,
+    );
     assert.equal(listed.hasResult, true);
     assert.equal(listed.demoModels, false);
     assert.equal(listed.latestJob.status, 'succeeded');
@@ -492,23 +575,34 @@ describe('server API', () => {
     }
     const badName = await client.request('GET', `/api/cases/${caseId}/overlays/..%2Freport.json`);
     assert.equal(badName.status, 400);
-    const noUploads = await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'diagnose' } });
+    const noUploads = await client.request('POST', `/api/cases/${caseId}/jobs`, {
+      json: { kind: 'diagnose' },
+    });
     assert.equal(noUploads.status, 409);
     const badKind = await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'train' } });
     assert.equal(badKind.status, 400);
   });
 
   test('accounts, roles and the audit log', async () => {
-    const created = await client.request('POST', '/api/users', { json: { name: 'dr.li', password: 'clinician pass 1', role: 'clinician' } });
+    const created = await client.request('POST', '/api/users', {
+      json: { name: 'dr.li', password: 'clinician pass 1', role: 'clinician' },
+    });
     assert.equal(created.status, 201);
-    const duplicate = await client.request('POST', '/api/users', { json: { name: 'dr.li', password: 'clinician pass 1', role: 'clinician' } });
+    const duplicate = await client.request('POST', '/api/users', {
+      json: { name: 'dr.li', password: 'clinician pass 1', role: 'clinician' },
+    });
     assert.equal(duplicate.status, 409);
-    const weak = await client.request('POST', '/api/users', { json: { name: 'dr.wang', password: 'short', role: 'clinician' } });
+    const weak = await client.request('POST', '/api/users', {
+      json: { name: 'dr.wang', password: 'short', role: 'clinician' },
+    });
     assert.equal(weak.status, 400);
 
     const users = await client.request('GET', '/api/users');
     assert.equal(users.status, 200);
-    assert.deepEqual(users.body.users.map((u: { name: string; role: string }) => `${u.name}:${u.role}`), ['admin:admin', 'dr.li:clinician']);
+    assert.deepEqual(
+      users.body.users.map((u: { name: string; role: string }) => `${u.name}:${u.role}`),
+      ['admin:admin', 'dr.li:clinician'],
+    );
     assert.equal(JSON.stringify(users.body).includes('scrypt'), false, 'password hashes are never sent');
     const clinician = new ApiClient(server.url);
     assert.equal((await clinician.login('dr.li', 'clinician pass 1')).status, 200);
@@ -520,7 +614,9 @@ describe('server API', () => {
 
     const audit = await client.request('GET', `/api/audit?caseId=${caseId}`);
     assert.equal(audit.status, 200);
-    const actions = audit.body.entries.map((e: { action: string; userName: string }) => `${e.userName}:${e.action}`);
+    const actions = audit.body.entries.map(
+      (e: { action: string; userName: string }) => `${e.userName}:${e.action}`,
+    );
     assert.ok(actions.includes('dr.li:case-create'), actions.join());
     assert.ok(actions.includes('dr.li:case-read'), actions.join());
     assert.ok(actions.includes('dr.li:series-list'), actions.join());
@@ -540,7 +636,11 @@ describe('server API', () => {
     assert.equal(script.status, 200);
     assert.match(script.headers.get('content-type') ?? '', /javascript/);
     assert.ok(script.bytes.length > 1000);
-    assert.doesNotMatch(script.body, /https?:\/\/(?!www\.w3\.org)/, 'the bundle loads nothing from other hosts');
+    assert.doesNotMatch(
+      script.body,
+      /https?:\/\/(?!www\.w3\.org)/,
+      'the bundle loads nothing from other hosts',
+    );
   });
 });
 
@@ -584,26 +684,39 @@ describe('diagnosis with the bundled demo models', () => {
   });
   after(async () => server.stop());
 
-  test('demo report flags and overlays', { skip: !existsSync(join(BUNDLED_MODELS_DIR, 'detector.onnx')) && 'no bundled models' }, async () => {
-    const caseId = (await client.request('POST', '/api/cases', { json: { label: 'demo' } })).body.id;
-    const files = await readFolder(CASE_01);
-    assert.equal((await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, { form: filesForm(files) })).status, 201);
-    const job = await client.waitForJob((await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'diagnose' } })).body.id, 300_000);
-    assert.equal(job.status, 'succeeded', job.error);
-    const report = (await client.request('GET', `/api/cases/${caseId}/report`)).body;
-    assert.equal(report.demoModels, true);
-    const listed = (await client.request('GET', '/api/cases')).body.cases.find((c: { id: string }) => c.id === caseId);
-    assert.equal(listed.demoModels, true);
-    const overlayNames = report.lesions
-      .flatMap((lesion: any) => lesion.phases)
-      .flatMap((phase: any) => phase.overlays)
-      .flatMap((overlay: any) => [overlay.boxes, overlay.heatmap].filter(Boolean))
-      .map((path: string) => path.split('/').pop());
-    for (const name of new Set<string>(overlayNames)) {
-      const png = await client.request('GET', `/api/cases/${caseId}/overlays/${name}`);
-      assert.equal(png.status, 200, name);
-      assert.equal(png.headers.get('content-type'), 'image/png');
-      assert.deepEqual([...png.bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], `${name} is a PNG`);
-    }
-  });
+  test(
+    'demo report flags and overlays',
+    { skip: !existsSync(join(BUNDLED_MODELS_DIR, 'detector.onnx')) && 'no bundled models' },
+    async () => {
+      const caseId = (await client.request('POST', '/api/cases', { json: { label: 'demo' } })).body.id;
+      const files = await readFolder(CASE_01);
+      assert.equal(
+        (await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, { form: filesForm(files) }))
+          .status,
+        201,
+      );
+      const job = await client.waitForJob(
+        (await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'diagnose' } })).body.id,
+        300_000,
+      );
+      assert.equal(job.status, 'succeeded', job.error);
+      const report = (await client.request('GET', `/api/cases/${caseId}/report`)).body;
+      assert.equal(report.demoModels, true);
+      const listed = (await client.request('GET', '/api/cases')).body.cases.find(
+        (c: { id: string }) => c.id === caseId,
+      );
+      assert.equal(listed.demoModels, true);
+      const overlayNames = report.lesions
+        .flatMap((lesion: any) => lesion.phases)
+        .flatMap((phase: any) => phase.overlays)
+        .flatMap((overlay: any) => [overlay.boxes, overlay.heatmap].filter(Boolean))
+        .map((path: string) => path.split('/').pop());
+      for (const name of new Set<string>(overlayNames)) {
+        const png = await client.request('GET', `/api/cases/${caseId}/overlays/${name}`);
+        assert.equal(png.status, 200, name);
+        assert.equal(png.headers.get('content-type'), 'image/png');
+        assert.deepEqual([...png.bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], `${name} is a PNG`);
+      }
+    },
+  );
 });

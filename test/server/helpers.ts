@@ -50,7 +50,8 @@ export class ApiClient {
   ): Promise<ApiResponse> {
     const headers: Record<string, string> = { ...options.headers };
     if (this.cookie) headers.cookie = this.cookie;
-    if (options.csrf !== false && this.csrfToken && method !== 'GET') headers['x-csrf-token'] = this.csrfToken;
+    if (options.csrf !== false && this.csrfToken && method !== 'GET')
+      headers['x-csrf-token'] = this.csrfToken;
     let body: string | FormData | undefined;
     if (options.json !== undefined) {
       headers['content-type'] = 'application/json';
@@ -61,7 +62,10 @@ export class ApiClient {
     const response = await fetch(this.baseUrl + path, { method, headers, body });
     const bytes = Buffer.from(await response.arrayBuffer());
     const type = response.headers.get('content-type') ?? '';
-    const parsed = type.startsWith('application/json') && bytes.length > 0 ? JSON.parse(bytes.toString('utf8')) : bytes.toString('utf8');
+    const parsed =
+      type.startsWith('application/json') && bytes.length > 0
+        ? JSON.parse(bytes.toString('utf8'))
+        : bytes.toString('utf8');
     return { status: response.status, headers: response.headers, body: parsed, bytes };
   }
 
@@ -82,7 +86,8 @@ export class ApiClient {
       const response = await this.request('GET', `/api/jobs/${jobId}`);
       if (response.status !== 200) throw new Error(`job ${jobId}: HTTP ${response.status}`);
       if (response.body.status !== 'queued' && response.body.status !== 'running') return response.body;
-      if (Date.now() > deadline) throw new Error(`job ${jobId} still ${response.body.status} after ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`job ${jobId} still ${response.body.status} after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }

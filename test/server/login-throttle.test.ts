@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LoginThrottle, MAX_FAILURES_PER_NAME, MAX_FAILURES_PER_SOURCE, WINDOW_MS } from '../../src/server/login-throttle.ts';
+import {
+  LoginThrottle,
+  MAX_FAILURES_PER_NAME,
+  MAX_FAILURES_PER_SOURCE,
+  WINDOW_MS,
+} from '../../src/server/login-throttle.ts';
 import { ADMIN, ApiClient, startTestServer } from './helpers.ts';
 
 test('throttle limits one source per name', () => {
@@ -11,7 +16,11 @@ test('throttle limits one source per name', () => {
     throttle.recordFailure('admin', '10.0.0.1', now);
   }
   assert.throws(() => throttle.check('admin', '10.0.0.1', now), { code: 'LOGIN_RATE_LIMITED' });
-  assert.throws(() => throttle.check('ADMIN', '10.0.0.1', now), { code: 'LOGIN_RATE_LIMITED' }, 'names compare without case');
+  assert.throws(
+    () => throttle.check('ADMIN', '10.0.0.1', now),
+    { code: 'LOGIN_RATE_LIMITED' },
+    'names compare without case',
+  );
   throttle.check('admin', '10.0.0.2', now);
   throttle.check('dr.li', '10.0.0.1', now);
   throttle.check('admin', '10.0.0.1', now + WINDOW_MS);

@@ -24,7 +24,9 @@ after(async () => {
 
 test('server log has no patient name or ID', { timeout: 300_000 }, async () => {
   const names = (await readdir(SERIES)).sort();
-  const files = await Promise.all(names.map(async (name) => [name, await readFile(join(SERIES, name))] as [string, Buffer]));
+  const files = await Promise.all(
+    names.map(async (name) => [name, await readFile(join(SERIES, name))] as [string, Buffer]),
+  );
   const header = dicomParser.parseDicom(files[0][1]);
   const patientName = header.string('x00100010') ?? '';
   const patientId = header.string('x00100020') ?? '';
@@ -37,8 +39,23 @@ test('server log has no patient name or ID', { timeout: 300_000 }, async () => {
   writeUntrainedModels(modelsDir);
   const server = spawn(
     process.execPath,
-    ['bin/lilnet.js', 'serve', '--port', '0', '--json', '--data', join(dataDir, 'data'), '--models', modelsDir, '--init-admin', ADMIN.name],
-    { env: { ...process.env, LILNET_ADMIN_PASSWORD: ADMIN.password, LILNET_LOG_LEVEL: 'trace' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    [
+      'bin/lilnet.js',
+      'serve',
+      '--port',
+      '0',
+      '--json',
+      '--data',
+      join(dataDir, 'data'),
+      '--models',
+      modelsDir,
+      '--init-admin',
+      ADMIN.name,
+    ],
+    {
+      env: { ...process.env, LILNET_ADMIN_PASSWORD: ADMIN.password, LILNET_LOG_LEVEL: 'trace' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let log = '';
   server.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
@@ -53,7 +70,14 @@ test('server log has no patient name or ID', { timeout: 300_000 }, async () => {
     const label = 'privacy label 7341';
     const caseId = (await client.request('POST', '/api/cases', { json: { label } })).body.id;
     const zip = zipSync(Object.fromEntries(files.map(([name, bytes]) => [`series/${name}`, bytes])));
-    assert.equal((await client.request('POST', `/api/cases/${caseId}/uploads?phase=AP`, { form: filesForm([['study.zip', zip]]) })).status, 201);
+    assert.equal(
+      (
+        await client.request('POST', `/api/cases/${caseId}/uploads?phase=AP`, {
+          form: filesForm([['study.zip', zip]]),
+        })
+      ).status,
+      201,
+    );
     const rejected = await client.request('POST', `/api/cases/${caseId}/uploads`, {
       form: filesForm([[`${patientId}.txt`, Buffer.from(patientName)]]),
     });
@@ -71,6 +95,10 @@ test('server log has no patient name or ID', { timeout: 300_000 }, async () => {
   assert.match(log, /job finished/, 'the log was captured at trace level');
   const lowerLog = log.toLowerCase();
   for (const part of [...patientName.split('^'), patientId, 'privacy label 7341']) {
-    assert.equal(lowerLog.includes(part.toLowerCase()), false, `the server log contains ${JSON.stringify(part)}`);
+    assert.equal(
+      lowerLog.includes(part.toLowerCase()),
+      false,
+      `the server log contains ${JSON.stringify(part)}`,
+    );
   }
 });

@@ -39,7 +39,9 @@ async function serve(dataDir: string, extra: string[] = []): Promise<{ child: Ch
 
 async function folderFiles(folder: string): Promise<[string, Uint8Array][]> {
   const names = await readdir(folder);
-  return Promise.all(names.map(async (name) => [name, await readFile(join(folder, name))] as [string, Uint8Array]));
+  return Promise.all(
+    names.map(async (name) => [name, await readFile(join(folder, name))] as [string, Uint8Array]),
+  );
 }
 
 test('restart during a job keeps the case and marks the job interrupted', { timeout: 300_000 }, async () => {
@@ -56,7 +58,9 @@ test('restart during a job keeps the case and marks the job interrupted', { time
       ['AP', sharedPath('data', 'real-ct', 'cases', 'case-02')],
       ['PVP', sharedPath('data', 'real-ct', 'cases', 'case-01')],
     ]) {
-      const upload = await client.request('POST', `/api/cases/${caseId}/uploads?phase=${phase}`, { form: filesForm(await folderFiles(folder)) });
+      const upload = await client.request('POST', `/api/cases/${caseId}/uploads?phase=${phase}`, {
+        form: filesForm(await folderFiles(folder)),
+      });
       assert.equal(upload.status, 201, JSON.stringify(upload.body));
     }
     const started = await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'ingest' } });
@@ -101,7 +105,9 @@ test('restart during a job keeps the case and marks the job interrupted', { time
     const notRerunnable = await again.request('POST', `/api/jobs/${rerun.body.id}/rerun`);
     assert.equal(notRerunnable.status, 409);
 
-    const diagnosis = await again.waitForJob((await again.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'diagnose' } })).body.id);
+    const diagnosis = await again.waitForJob(
+      (await again.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'diagnose' } })).body.id,
+    );
     assert.equal(diagnosis.status, 'succeeded', diagnosis.error);
     const report = (await again.request('GET', `/api/cases/${caseId}/report`)).body;
 
@@ -119,7 +125,10 @@ test('restart during a job keeps the case and marks the job interrupted', { time
     const keptReport = await last.request('GET', `/api/cases/${caseId}/report`);
     assert.equal(keptReport.status, 200);
     assert.equal(keptReport.body.createdAt, report.createdAt);
-    assert.equal((await last.request('GET', `/api/jobs/${diagnosis.id}/result`)).body.report.createdAt, report.createdAt);
+    assert.equal(
+      (await last.request('GET', `/api/jobs/${diagnosis.id}/result`)).body.report.createdAt,
+      report.createdAt,
+    );
     third.child.kill('SIGTERM');
   } finally {
     await rm(dataDir, { recursive: true, force: true });
@@ -136,9 +145,15 @@ test('clean stop during a job marks it interrupted', { timeout: 120_000 }, async
     assert.equal((await client.login()).status, 200);
     const caseId = (await client.request('POST', '/api/cases', { json: { label: 'stop' } })).body.id;
     const files = await folderFiles(sharedPath('data', 'real-ct', 'cases', 'case-01'));
-    assert.equal((await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, { form: filesForm(files) })).status, 201);
-    const job = (await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'ingest' } })).body;
-    while (first.context.jobs.get(job.id)?.status === 'queued') await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(
+      (await client.request('POST', `/api/cases/${caseId}/uploads?phase=PVP`, { form: filesForm(files) }))
+        .status,
+      201,
+    );
+    const job = (await client.request('POST', `/api/cases/${caseId}/jobs`, { json: { kind: 'ingest' } }))
+      .body;
+    while (first.context.jobs.get(job.id)?.status === 'queued')
+      await new Promise((resolve) => setTimeout(resolve, 10));
     assert.equal(first.context.jobs.get(job.id)?.status, 'running');
     await first.close();
 

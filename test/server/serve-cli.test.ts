@@ -8,7 +8,12 @@ import { join } from 'node:path';
 function serve(args: string[], env: Record<string, string> = {}, input = '') {
   const environment = { ...process.env, ...env };
   if (!('LILNET_ADMIN_PASSWORD' in env)) delete environment.LILNET_ADMIN_PASSWORD;
-  return spawnSync(process.execPath, ['bin/lilnet.js', 'serve', '--port', '0', ...args], { encoding: 'utf8', env: environment, input, timeout: 60_000 });
+  return spawnSync(process.execPath, ['bin/lilnet.js', 'serve', '--port', '0', ...args], {
+    encoding: 'utf8',
+    env: environment,
+    input,
+    timeout: 60_000,
+  });
 }
 
 test('serve rejects an invalid allowed origin', () => {
@@ -32,7 +37,9 @@ test('init-admin needs a password', () => {
     const short = serve(['--data', dataDir, '--init-admin', 'admin'], {}, 'short\n');
     assert.equal(short.status, 1);
     assert.match(short.stderr, /fewer than 10/);
-    const badName = serve(['--data', dataDir, '--init-admin', 'bad name!'], { LILNET_ADMIN_PASSWORD: 'long enough password' });
+    const badName = serve(['--data', dataDir, '--init-admin', 'bad name!'], {
+      LILNET_ADMIN_PASSWORD: 'long enough password',
+    });
     assert.equal(badName.status, 1);
     assert.match(badName.stderr, /invalid user name/);
   } finally {

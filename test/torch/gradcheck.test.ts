@@ -75,16 +75,38 @@ function checkGradients(name: string, inputs: Input[], f: (xs: TorchTensor[]) =>
 const positive = (count: number): Float64Array => Float64Array.from({ length: count }, () => 0.5 + random());
 
 const cases: [string, Input[], (xs: TorchTensor[]) => TorchTensor][] = [
-  ['conv2d stride 2 padding 1 with bias', [{ shape: [2, 3, 7, 7] }, { shape: [4, 3, 3, 3] }, { shape: [4] }],
-    ([x, w, b]) => ops.conv2d(x, w, b, { stride: 2, padding: 1 })],
-  ['conv2d grouped dilated', [{ shape: [1, 4, 8, 8] }, { shape: [6, 2, 3, 3] }],
-    ([x, w]) => ops.conv2d(x, w, null, { groups: 2, dilation: 2, padding: [2, 1] })],
-  ['batchNorm2d training', [{ shape: [3, 4, 5, 5] }, { shape: [4] }, { shape: [4] },
-    { shape: [4], differentiable: false }, { shape: [4], data: positive(4), differentiable: false }],
-    ([x, w, b, m, v]) => ops.batchNorm2d(x, w, b, m, v, { training: true, momentum: 0.1, eps: 1e-5 })],
-  ['batchNorm2d eval', [{ shape: [2, 4, 3, 3] }, { shape: [4] }, { shape: [4] },
-    { shape: [4], differentiable: false }, { shape: [4], data: positive(4), differentiable: false }],
-    ([x, w, b, m, v]) => ops.batchNorm2d(x, w, b, m, v, { training: false, momentum: 0.1, eps: 1e-5 })],
+  [
+    'conv2d stride 2 padding 1 with bias',
+    [{ shape: [2, 3, 7, 7] }, { shape: [4, 3, 3, 3] }, { shape: [4] }],
+    ([x, w, b]) => ops.conv2d(x, w, b, { stride: 2, padding: 1 }),
+  ],
+  [
+    'conv2d grouped dilated',
+    [{ shape: [1, 4, 8, 8] }, { shape: [6, 2, 3, 3] }],
+    ([x, w]) => ops.conv2d(x, w, null, { groups: 2, dilation: 2, padding: [2, 1] }),
+  ],
+  [
+    'batchNorm2d training',
+    [
+      { shape: [3, 4, 5, 5] },
+      { shape: [4] },
+      { shape: [4] },
+      { shape: [4], differentiable: false },
+      { shape: [4], data: positive(4), differentiable: false },
+    ],
+    ([x, w, b, m, v]) => ops.batchNorm2d(x, w, b, m, v, { training: true, momentum: 0.1, eps: 1e-5 }),
+  ],
+  [
+    'batchNorm2d eval',
+    [
+      { shape: [2, 4, 3, 3] },
+      { shape: [4] },
+      { shape: [4] },
+      { shape: [4], differentiable: false },
+      { shape: [4], data: positive(4), differentiable: false },
+    ],
+    ([x, w, b, m, v]) => ops.batchNorm2d(x, w, b, m, v, { training: false, momentum: 0.1, eps: 1e-5 }),
+  ],
   ['linear', [{ shape: [5, 6] }, { shape: [3, 6] }, { shape: [3] }], ([x, w, b]) => ops.linear(x, w, b)],
   ['maxPool2d 3x3 stride 2 padding 1', [{ shape: [2, 2, 7, 7] }], ([x]) => ops.maxPool2d(x, 3, 2, 1)],
   ['globalAvgPool2d', [{ shape: [2, 3, 4, 5] }], ([x]) => ops.globalAvgPool2d(x)],
@@ -105,8 +127,11 @@ const cases: [string, Input[], (xs: TorchTensor[]) => TorchTensor][] = [
   ['sum', [{ shape: [2, 3, 4] }], ([x]) => ops.sum(x, [0, 2], true)],
   ['mean', [{ shape: [2, 3, 4] }], ([x]) => ops.mean(x, [1])],
   ['crossEntropy', [{ shape: [4, 3] }], ([x]) => ops.crossEntropy(x, Int32Array.from([0, 2, 1, 2]))],
-  ['klDivBatchmean', [{ shape: [3, 4] }, { shape: [3, 4] }],
-    ([a, b]) => ops.klDivBatchmean(ops.logSoftmax(a, 1), ops.softmax(b, 1))],
+  [
+    'klDivBatchmean',
+    [{ shape: [3, 4] }, { shape: [3, 4] }],
+    ([a, b]) => ops.klDivBatchmean(ops.logSoftmax(a, 1), ops.softmax(b, 1)),
+  ],
 ];
 
 for (const [name, inputs, f] of cases) {
@@ -151,8 +176,16 @@ test('gradient of the LiLNet loss', () => {
             return lilnetLoss(ops, fixedTarget, labels, 3).total.item();
           }),
         );
-      const checked = ['conv1.weight', 'bn1.weight', 'layer2.0.conv2.weight', 'layer4.0.downsample.1.bias',
-        'fc3.weight', 'fc_ens.bias', 'fc.weight', 'fc_SD.weight'];
+      const checked = [
+        'conv1.weight',
+        'bn1.weight',
+        'layer2.0.conv2.weight',
+        'layer4.0.downsample.1.bias',
+        'fc3.weight',
+        'fc_ens.bias',
+        'fc.weight',
+        'fc_SD.weight',
+      ];
       for (const name of checked) {
         const parameter = store.get(name);
         const analytic = parameter.grad()?.toFloat64Array();

@@ -24,12 +24,16 @@ export function readReferenceJson<T>(name: string): T {
 export function unpackReferenceCheckpoint(): { path: string; cleanup: () => void } {
   const folder = mkdtempSync(join(tmpdir(), 'lilnet-reference-'));
   const path = join(folder, 'malignant-reference.pth.tar');
-  writeFileSync(path, gunzipSync(readFileSync(sharedPath(...REFERENCE_DIR, 'malignant-reference.pth.tar.gz'))));
+  writeFileSync(
+    path,
+    gunzipSync(readFileSync(sharedPath(...REFERENCE_DIR, 'malignant-reference.pth.tar.gz'))),
+  );
   return { path, cleanup: () => rmSync(folder, { recursive: true, force: true }) };
 }
 
 export function maxAbsDifference(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  if (actual.length !== expected.length) throw new Error(`length ${actual.length} differs from ${expected.length}`);
+  if (actual.length !== expected.length)
+    throw new Error(`length ${actual.length} differs from ${expected.length}`);
   let max = 0;
   for (let i = 0; i < actual.length; i++) max = Math.max(max, Math.abs(actual[i] - expected[i]));
   return max;
@@ -50,7 +54,10 @@ export function pytorchOracleUnavailable(): string | null {
 
 /** Runs the PyTorch oracle and parses the JSON document it prints. */
 export function runPytorchOracle<T>(args: string[]): T {
-  const result = spawnSync(DEBIAN_PYTHON, [ORACLE_SCRIPT, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const result = spawnSync(DEBIAN_PYTHON, [ORACLE_SCRIPT, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   if (result.status !== 0) throw new Error(`PyTorch oracle failed (${result.status}): ${result.stderr}`);
   return JSON.parse(result.stdout) as T;
 }

@@ -39,12 +39,19 @@ test('memory stays flat over many training steps', () => {
     const growthMb = (process.memoryUsage().rss - rssWarm) / 2 ** 20;
     assert.ok(growthMb < 16, `resident memory grew by ${growthMb.toFixed(1)} MB over 30 steps`);
     assert.ok(losses.every(Number.isFinite), 'every loss is finite');
-    assert.ok(losses[losses.length - 1] < losses[0], `loss fell on a fixed batch: ${losses[0]} -> ${losses.at(-1)}`);
+    assert.ok(
+      losses[losses.length - 1] < losses[0],
+      `loss fell on a fixed batch: ${losses[0]} -> ${losses.at(-1)}`,
+    );
   } finally {
     sgd.dispose();
     store.dispose();
   }
-  assert.equal(liveTensorCount(), liveBefore - store.specs.length, 'disposing the store and optimiser frees every tensor');
+  assert.equal(
+    liveTensorCount(),
+    liveBefore - store.specs.length,
+    'disposing the store and optimiser frees every tensor',
+  );
   emptyTensorCache();
   assert.equal(cachedTensorBytes(), 0);
 });

@@ -14,12 +14,20 @@ import {
   scope,
   tensor,
 } from '../../src/backends/torch/index.ts';
-import { readTrainingCheckpoint, writeTrainingCheckpoint } from '../../src/nn/checkpoint/lilnet-checkpoint.ts';
+import {
+  readTrainingCheckpoint,
+  writeTrainingCheckpoint,
+} from '../../src/nn/checkpoint/lilnet-checkpoint.ts';
 import { lilnetConfig, lilnetForward } from '../../src/nn/lilnet.ts';
 import { modelSpecs, type ModelConfig } from '../../src/nn/models.ts';
 import { RESNET50_TRUNK, type ResNetTrunkConfig } from '../../src/nn/resnet.ts';
 import { resnetClassifierForward } from '../../src/nn/resnet50.ts';
-import { maxAbsDifference, pytorchOracleUnavailable, readReferenceInputs, runPytorchOracle } from './helpers.ts';
+import {
+  maxAbsDifference,
+  pytorchOracleUnavailable,
+  readReferenceInputs,
+  runPytorchOracle,
+} from './helpers.ts';
 
 const IMAGES = 1;
 const ops = new TorchOps();
@@ -41,9 +49,15 @@ function evalOutputs(model: ModelConfig, store: ParameterStore): Record<string, 
     scope((): Record<string, Float32Array> => {
       const images = tensor(inputs, [IMAGES, 3, 224, 224]);
       if (model.architecture === 'resnet') {
-        return { logits: resnetClassifierForward(ops, store.lookup, model, images, { training: false }).toFloat32Array() };
+        return {
+          logits: resnetClassifierForward(ops, store.lookup, model, images, {
+            training: false,
+          }).toFloat32Array(),
+        };
       }
-      const out = lilnetForward(ops, store.lookup, lilnetConfig(model.numClasses, model.trunk), images, { training: false });
+      const out = lilnetForward(ops, store.lookup, lilnetConfig(model.numClasses, model.trunk), images, {
+        training: false,
+      });
       return {
         aggregated_logits: out.aggregated.toFloat32Array(),
         single_logits: out.single.toFloat32Array(),
@@ -64,8 +78,12 @@ async function writeSeededCheckpoint(model: ModelConfig, path: string): Promise<
   noGrad(() =>
     scope(() => {
       const images = tensor(inputs, [IMAGES, 3, 224, 224]);
-      if (model.architecture === 'resnet') resnetClassifierForward(ops, store.lookup, model, images, { training: true });
-      else lilnetForward(ops, store.lookup, lilnetConfig(model.numClasses, model.trunk), images, { training: true });
+      if (model.architecture === 'resnet')
+        resnetClassifierForward(ops, store.lookup, model, images, { training: true });
+      else
+        lilnetForward(ops, store.lookup, lilnetConfig(model.numClasses, model.trunk), images, {
+          training: true,
+        });
     }),
   );
   await writeTrainingCheckpoint(path, captureTrainingCheckpoint({ model, store, epoch: 0 }));
@@ -86,7 +104,10 @@ for (const [name, model] of models) {
 
     const checkpoint = await readTrainingCheckpoint(path);
     assert.deepEqual(checkpoint.model, model);
-    const { store: loaded, comparison } = ParameterStore.fromStateDict(modelSpecs(checkpoint.model), checkpoint.stateDict);
+    const { store: loaded, comparison } = ParameterStore.fromStateDict(
+      modelSpecs(checkpoint.model),
+      checkpoint.stateDict,
+    );
     assert.equal(comparison.matches, true);
     const reloaded = evalOutputs(model, loaded);
     loaded.dispose();
@@ -106,7 +127,10 @@ for (const [name, model] of models) {
       const flat = rows.flat();
       const scale = Math.max(1, ...flat.map(Math.abs));
       const difference = maxAbsDifference(written[output], flat);
-      assert.ok(difference <= 1e-4 * scale, `${output} differs from PyTorch by ${difference} (scale ${scale})`);
+      assert.ok(
+        difference <= 1e-4 * scale,
+        `${output} differs from PyTorch by ${difference} (scale ${scale})`,
+      );
     }
   });
 }
@@ -132,7 +156,14 @@ test('training checkpoint resumes with momentum', async () => {
   const path = join(folder, 'resume.lilnet');
   await writeTrainingCheckpoint(
     path,
-    captureTrainingCheckpoint({ model, store: first, sgd: firstSgd, epoch: 1, metrics: { loss: 1.5 }, config: { lr: 0.05 } }),
+    captureTrainingCheckpoint({
+      model,
+      store: first,
+      sgd: firstSgd,
+      epoch: 1,
+      metrics: { loss: 1.5 },
+      config: { lr: 0.05 },
+    }),
   );
   first.dispose();
   firstSgd.dispose();

@@ -7,7 +7,10 @@ import type { ResNetTrunkConfig } from '../../src/nn/resnet.ts';
 
 const TINY: ResNetTrunkConfig = { baseWidth: 4, blocksPerStage: [1, 1, 1, 1] };
 
-function stateDictOf(store: ParameterStore, prefix = ''): Map<string, { shape: number[]; data: Float32Array }> {
+function stateDictOf(
+  store: ParameterStore,
+  prefix = '',
+): Map<string, { shape: number[]; data: Float32Array }> {
   return new Map([...store.toStateDict()].map(([name, entry]) => [prefix + name, entry]));
 }
 
@@ -17,8 +20,14 @@ test('initialisation is seeded and follows the specs', () => {
   const b = ParameterStore.initialise(specs, 1);
   const c = ParameterStore.initialise(specs, 2);
   try {
-    assert.deepEqual(a.get('layer1.0.conv2.weight').toFloat32Array(), b.get('layer1.0.conv2.weight').toFloat32Array());
-    assert.notDeepEqual(a.get('layer1.0.conv2.weight').toFloat32Array(), c.get('layer1.0.conv2.weight').toFloat32Array());
+    assert.deepEqual(
+      a.get('layer1.0.conv2.weight').toFloat32Array(),
+      b.get('layer1.0.conv2.weight').toFloat32Array(),
+    );
+    assert.notDeepEqual(
+      a.get('layer1.0.conv2.weight').toFloat32Array(),
+      c.get('layer1.0.conv2.weight').toFloat32Array(),
+    );
     assert.deepEqual([...a.get('bn1.weight').toFloat32Array()], [1, 1, 1, 1]);
     assert.deepEqual([...a.get('bn1.running_var').toFloat32Array()], [1, 1, 1, 1]);
     assert.deepEqual([...a.get('bn1.bias').toFloat32Array()], [0, 0, 0, 0]);
@@ -33,7 +42,10 @@ test('initialisation is seeded and follows the specs', () => {
     // Linear layers: uniform in +-1/sqrt(fan_in), fan_in 128 for fc_SD.
     const bound = 1 / Math.sqrt(128);
     const linear = a.get('fc_SD.weight').toFloat32Array();
-    assert.ok(linear.every((v) => Math.abs(v) <= bound), 'fc_SD.weight within the fan-in bound');
+    assert.ok(
+      linear.every((v) => Math.abs(v) <= bound),
+      'fc_SD.weight within the fan-in bound',
+    );
   } finally {
     for (const store of [a, b, c]) store.dispose();
   }
@@ -74,11 +86,21 @@ test('mismatched state dict is reported', () => {
   try {
     assert.deepEqual(comparison.missing, ['layer2.0.bn1.running_mean']);
     assert.deepEqual(comparison.unexpected, ['extra.weight']);
-    assert.deepEqual(comparison.misshaped.map((m) => m.name).sort(), ['fc.bias', 'fc.weight', 'fc3.bias', 'fc3.weight', 'fc_SD.bias', 'fc_SD.weight']);
+    assert.deepEqual(comparison.misshaped.map((m) => m.name).sort(), [
+      'fc.bias',
+      'fc.weight',
+      'fc3.bias',
+      'fc3.weight',
+      'fc_SD.bias',
+      'fc_SD.weight',
+    ]);
     assert.deepEqual(store.get('conv1.weight').toFloat32Array(), entries.get('conv1.weight')!.data);
     assert.deepEqual(store.get('fc_SD.weight').shape, [2, 128]);
     assert.deepEqual([...store.get('layer2.0.bn1.running_mean').toFloat32Array()], new Array(8).fill(0));
-    assert.throws(() => store.get('no.such.weight'), (error: unknown) => error instanceof LilnetError && error.code === 'INTERNAL');
+    assert.throws(
+      () => store.get('no.such.weight'),
+      (error: unknown) => error instanceof LilnetError && error.code === 'INTERNAL',
+    );
   } finally {
     store.dispose();
   }
@@ -106,7 +128,8 @@ test('initialisation rejects a non-integer seed', () => {
   for (const seed of [Number.NaN, 1.5, Number.POSITIVE_INFINITY]) {
     assert.throws(
       () => ParameterStore.initialise(specs, seed),
-      (error: unknown) => error instanceof LilnetError && error.code === 'INVALID_ARGUMENT' && /seed/.test(error.message),
+      (error: unknown) =>
+        error instanceof LilnetError && error.code === 'INVALID_ARGUMENT' && /seed/.test(error.message),
       String(seed),
     );
   }

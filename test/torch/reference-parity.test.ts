@@ -11,7 +11,13 @@ import {
   setNumThreads,
   tensor,
 } from '../../src/backends/torch/index.ts';
-import { lilnetConfig, lilnetForward, lilnetLoss, lilnetSpecs, type LilnetOutputs } from '../../src/nn/lilnet.ts';
+import {
+  lilnetConfig,
+  lilnetForward,
+  lilnetLoss,
+  lilnetSpecs,
+  type LilnetOutputs,
+} from '../../src/nn/lilnet.ts';
 import {
   maxAbsDifference,
   readReferenceInputs,
@@ -98,7 +104,9 @@ test('reference training step matches PyTorch', async () => {
   const sum = (values: Float32Array): number => values.reduce((total, v) => total + v, 0);
   try {
     scope(() => {
-      const outputs = lilnetForward(ops, store.lookup, config, tensor(inputs, [6, 3, 224, 224]), { training: true });
+      const outputs = lilnetForward(ops, store.lookup, config, tensor(inputs, [6, 3, 224, 224]), {
+        training: true,
+      });
       const loss = lilnetLoss(ops, outputs, Int32Array.from(expected.labels), config.numClasses);
       const terms: Record<string, number> = {
         ce_layer4_joint: loss.ceLayer4Joint.item(),
@@ -106,7 +114,10 @@ test('reference training step matches PyTorch', async () => {
         kl_times_t2: loss.klTimesT2.item(),
         ce_self_distillation: loss.ceSelfDistillation.item(),
       };
-      assert.ok(Math.abs(loss.total.item() - expected.loss) <= 1e-4, `loss ${loss.total.item()} vs ${expected.loss}`);
+      assert.ok(
+        Math.abs(loss.total.item() - expected.loss) <= 1e-4,
+        `loss ${loss.total.item()} vs ${expected.loss}`,
+      );
       for (const [name, value] of Object.entries(expected.loss_terms)) {
         assert.ok(Math.abs(terms[name] - value) <= 1e-4, `${name} ${terms[name]} vs ${value}`);
       }
@@ -122,7 +133,10 @@ test('reference training step matches PyTorch', async () => {
     sgd.step();
     for (const [name, value] of Object.entries(expected.parameter_sums_after_step)) {
       const total = sum(store.get(name).toFloat32Array());
-      assert.ok(relativeDifference(total, value) <= 1e-3, `sum of ${name} after the step: ${total} vs ${value}`);
+      assert.ok(
+        relativeDifference(total, value) <= 1e-3,
+        `sum of ${name} after the step: ${total} vs ${value}`,
+      );
     }
     for (const [key, value] of Object.entries(expected.batch_norm_after_step)) {
       const total = sum(store.get(key.replace(/_sum$/, '')).toFloat32Array());

@@ -32,7 +32,8 @@ test('tensor round-trips float32 and float64 data', () => {
 test('tensor rejects data that does not fill the shape', () => {
   assert.throws(
     () => tensor(new Float32Array(5), [2, 3]),
-    (error: unknown) => error instanceof LilnetError && error.code === 'INVALID_ARGUMENT' && /5 values/.test(error.message),
+    (error: unknown) =>
+      error instanceof LilnetError && error.code === 'INVALID_ARGUMENT' && /5 values/.test(error.message),
   );
 });
 
@@ -50,7 +51,8 @@ test('native error names the failed call', () => {
     );
     assert.throws(
       () => ops.conv2d(a, b, null),
-      (error: unknown) => error instanceof LilnetError && error.code === 'TORCH_OP_FAILED' && /conv2d/.test(error.message),
+      (error: unknown) =>
+        error instanceof LilnetError && error.code === 'TORCH_OP_FAILED' && /conv2d/.test(error.message),
     );
   });
 });
@@ -169,7 +171,9 @@ for (const options of [
       }
       const expected = referenceSgd(start, coefficients, 4, options);
       const actual = w.toFloat64Array();
-      expected.forEach((value, i) => assert.ok(Math.abs(actual[i] - value) < 1e-12, `p[${i}] ${actual[i]} vs ${value}`));
+      expected.forEach((value, i) =>
+        assert.ok(Math.abs(actual[i] - value) < 1e-12, `p[${i}] ${actual[i]} vs ${value}`),
+      );
       assert.equal(sgd.momentumBuffers()[0] === null, options.momentum === 0);
       sgd.dispose();
     });
@@ -177,7 +181,10 @@ for (const options of [
 }
 
 test('Sgd rejects invalid options', () => {
-  assert.throws(() => new Sgd([], { lr: -1 }), (e: unknown) => e instanceof LilnetError && e.code === 'INVALID_ARGUMENT');
+  assert.throws(
+    () => new Sgd([], { lr: -1 }),
+    (e: unknown) => e instanceof LilnetError && e.code === 'INVALID_ARGUMENT',
+  );
   assert.throws(
     () => new Sgd([], { lr: 0.1, nesterov: true }),
     (e: unknown) => e instanceof LilnetError && /Nesterov/.test(e.message),

@@ -69,7 +69,9 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 }
 
-async function viewerState(page: Page): Promise<{ slice: number; window: string; rendered: string; boxes: string }> {
+async function viewerState(
+  page: Page,
+): Promise<{ slice: number; window: string; rendered: string; boxes: string }> {
   return page.evaluate(() => {
     const viewer = document.querySelector<HTMLElement>('[data-testid="viewer"]')!;
     const canvas = document.querySelector<HTMLCanvasElement>('[data-testid="slice-canvas"]')!;
@@ -84,7 +86,10 @@ async function viewerState(page: Page): Promise<{ slice: number; window: string;
 
 async function waitRendered(page: Page, slice: number): Promise<void> {
   await page.waitForFunction(
-    (z) => (document.querySelector<HTMLCanvasElement>('[data-testid="slice-canvas"]')?.dataset.rendered ?? '').endsWith(`:${z}`),
+    (z) =>
+      (
+        document.querySelector<HTMLCanvasElement>('[data-testid="slice-canvas"]')?.dataset.rendered ?? ''
+      ).endsWith(`:${z}`),
     slice,
     { timeout: 20_000 },
   );
@@ -97,15 +102,21 @@ test('clinician workflow in Chromium', { timeout: 600_000 }, async () => {
   page.on('pageerror', (error) => pageErrors.push(error.message));
   page.on('console', (message) => {
     // Failed requests are checked through their responses below.
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) pageErrors.push(message.text());
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+      pageErrors.push(message.text());
   });
   const failedResponses: string[] = [];
   page.on('response', (response) => {
-    if (response.status() >= 400) failedResponses.push(`${response.status()} ${new URL(response.url()).pathname}`);
+    if (response.status() >= 400)
+      failedResponses.push(`${response.status()} ${new URL(response.url()).pathname}`);
   });
   const foreignRequests: string[] = [];
   page.on('request', (request) => {
-    if (!request.url().startsWith(server.url) && !request.url().startsWith('blob:') && !request.url().startsWith('data:')) {
+    if (
+      !request.url().startsWith(server.url) &&
+      !request.url().startsWith('blob:') &&
+      !request.url().startsWith('data:')
+    ) {
       foreignRequests.push(request.url());
     }
   });
@@ -201,26 +212,36 @@ test('clinician workflow in Chromium', { timeout: 600_000 }, async () => {
 
   // Overlays: the boxes drawn must be the report's boxes of the slice on screen, and both toggles must work.
   const caseId = page.url().split('/').pop()!;
-  const report = (await (await context.request.get(`${server.url}/api/cases/${caseId}/report`)).json()) as DiagnosisReport;
+  const report = (await (
+    await context.request.get(`${server.url}/api/cases/${caseId}/report`)
+  ).json()) as DiagnosisReport;
   const lesion = page.locator('[data-testid^="lesion-"]').first();
   if ((await lesion.count()) > 0) await lesion.getByRole('button').click();
   const overlaySlice = (await viewerState(page)).slice;
   const seriesKey = await page.getByTestId('viewer').getAttribute('data-series-key');
   const phasesOnScreen = report.lesions.flatMap((l) => l.phases).filter((p) => p.seriesId === seriesKey);
-  const boxesOnSlice = (z: number) => phasesOnScreen.flatMap((p) => p.boxes).filter((b) => b.sliceIndex === z).length;
+  const boxesOnSlice = (z: number) =>
+    phasesOnScreen.flatMap((p) => p.boxes).filter((b) => b.sliceIndex === z).length;
   await waitRendered(page, overlaySlice);
   assert.equal(Number((await viewerState(page)).boxes), boxesOnSlice(overlaySlice));
-  const heatmapsOnSlice = phasesOnScreen.filter((p) => p.overlays.some((o) => o.sliceIndex === overlaySlice && o.heatmap)).length;
+  const heatmapsOnSlice = phasesOnScreen.filter((p) =>
+    p.overlays.some((o) => o.sliceIndex === overlaySlice && o.heatmap),
+  ).length;
   await page.getByTestId('toggle-heatmap').check();
   if (heatmapsOnSlice > 0) {
     // Heatmap overlays are whole slice images, so the viewer shows one at a time.
     await page.waitForFunction(
-      () => Number(document.querySelector<HTMLElement>('[data-testid="slice-canvas"]')?.dataset.heatmaps) === 1,
+      () =>
+        Number(document.querySelector<HTMLElement>('[data-testid="slice-canvas"]')?.dataset.heatmaps) === 1,
       undefined,
       { timeout: 20_000 },
     );
   }
-  assert.equal(Number((await viewerState(page)).boxes), boxesOnSlice(overlaySlice), 'boxes stay visible over the heatmap');
+  assert.equal(
+    Number((await viewerState(page)).boxes),
+    boxesOnSlice(overlaySlice),
+    'boxes stay visible over the heatmap',
+  );
   await shot(page, '06-overlays-on');
   await page.getByTestId('toggle-boxes').uncheck();
   await page.getByTestId('toggle-heatmap').uncheck();
@@ -228,27 +249,41 @@ test('clinician workflow in Chromium', { timeout: 600_000 }, async () => {
   await shot(page, '07-overlays-off');
   await page.getByTestId('toggle-boxes').check();
   assert.equal(Number((await viewerState(page)).boxes), boxesOnSlice(overlaySlice));
-  if (report.lesions.length === 0) assert.ok(await page.getByText('No focal lesion detected.').first().isVisible());
+  if (report.lesions.length === 0)
+    assert.ok(await page.getByText('No focal lesion detected.').first().isVisible());
   const demo = await page.getByTestId('demo-warning').count();
-  assert.equal(demo > 0, report.demoModels, 'the demo warning shows exactly when demo models made the result');
+  assert.equal(
+    demo > 0,
+    report.demoModels,
+    'the demo warning shows exactly when demo models made the result',
+  );
 
   // Switch to Simplified Chinese and back.
   await page.getByTestId('language-select').selectOption('zh-CN');
   await page.getByText('AI 诊断结果').waitFor();
   assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
-  assert.match(await page.getByTestId('viewer-status').innerText(), new RegExp(`层面 ${overlaySlice + 1} / (47|59)`));
+  assert.match(
+    await page.getByTestId('viewer-status').innerText(),
+    new RegExp(`层面 ${overlaySlice + 1} / (47|59)`),
+  );
   await shot(page, '08-chinese');
   await page.getByTestId('language-select').selectOption('en');
   await page.getByText('Diagnosis', { exact: true }).waitFor();
 
   // Download the report as JSON and HTML.
-  const [jsonDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-json').click()]);
+  const [jsonDownload] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('download-json').click(),
+  ]);
   const jsonPath = join(ARTIFACTS, 'report.json');
   await jsonDownload.saveAs(jsonPath);
   const downloaded = JSON.parse(await readFile(jsonPath, 'utf8'));
   assert.equal(downloaded.schemaVersion, report.schemaVersion);
   assert.equal(downloaded.lesions.length, report.lesions.length);
-  const [htmlDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-html').click()]);
+  const [htmlDownload] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('download-html').click(),
+  ]);
   const htmlPath = join(ARTIFACTS, 'report.html');
   await htmlDownload.saveAs(htmlPath);
   assert.match(await readFile(htmlPath, 'utf8'), /<html/i);
@@ -257,7 +292,7 @@ test('clinician workflow in Chromium', { timeout: 600_000 }, async () => {
   await page.getByTestId('print-report').click();
   const printFrame = page.frameLocator('iframe.print-frame');
   await printFrame.locator('body').waitFor({ state: 'attached', timeout: 20_000 });
-  assert.match(await page.locator('iframe.print-frame').getAttribute('src') ?? '', /\/report\.html$/);
+  assert.match((await page.locator('iframe.print-frame').getAttribute('src')) ?? '', /\/report\.html$/);
 
   // Back to the list: the case is there with its finished job.
   await page.getByTestId('back-to-cases').click();

@@ -5,14 +5,23 @@ import type { VolumeGeometry } from '../../src/imaging/volume.ts';
 import { synchronisedSlice } from '../../web/src/slice-sync.ts';
 import { sharedPath } from '../helpers/shared.ts';
 
-function shifted(geometry: VolumeGeometry, offsetMm: number, spacingMm: number, slices: number): VolumeGeometry {
+function shifted(
+  geometry: VolumeGeometry,
+  offsetMm: number,
+  spacingMm: number,
+  slices: number,
+): VolumeGeometry {
   const origin = geometry.originMm!;
   const normal = geometry.direction.slice;
   return {
     ...geometry,
     dimensions: [geometry.dimensions[0], geometry.dimensions[1], slices],
     spacingMm: [geometry.spacingMm[0], geometry.spacingMm[1], spacingMm],
-    originMm: [origin[0] + normal[0] * offsetMm, origin[1] + normal[1] * offsetMm, origin[2] + normal[2] * offsetMm],
+    originMm: [
+      origin[0] + normal[0] * offsetMm,
+      origin[1] + normal[1] * offsetMm,
+      origin[2] + normal[2] * offsetMm,
+    ],
   };
 }
 

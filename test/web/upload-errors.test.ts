@@ -129,9 +129,13 @@ test('sign-in in another tab keeps actions working', { timeout: 120_000 }, async
   await other.close();
 
   await page.getByTestId('start-ingest').click();
-  await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid="job-status"]')?.dataset.status === 'succeeded', null, {
-    timeout: 60_000,
-  });
+  await page.waitForFunction(
+    () => document.querySelector<HTMLElement>('[data-testid="job-status"]')?.dataset.status === 'succeeded',
+    null,
+    {
+      timeout: 60_000,
+    },
+  );
   assert.equal(await page.getByRole('alert').count(), 0);
   assert.doesNotMatch((await page.getByTestId('upload-status').textContent()) ?? '', /failed/i);
 });
@@ -142,12 +146,17 @@ test('double click on Analyse starts one job', { timeout: 120_000 }, async () =>
   await uploadSmallCt(page);
   const jobRequests: number[] = [];
   page.on('response', (response) => {
-    if (response.url().endsWith('/jobs') && response.request().method() === 'POST') jobRequests.push(response.status());
+    if (response.url().endsWith('/jobs') && response.request().method() === 'POST')
+      jobRequests.push(response.status());
   });
   await page.getByTestId('start-ingest').dblclick();
-  await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid="job-status"]')?.dataset.status === 'succeeded', null, {
-    timeout: 60_000,
-  });
+  await page.waitForFunction(
+    () => document.querySelector<HTMLElement>('[data-testid="job-status"]')?.dataset.status === 'succeeded',
+    null,
+    {
+      timeout: 60_000,
+    },
+  );
   assert.deepEqual(jobRequests, [202]);
   assert.doesNotMatch((await page.getByTestId('upload-status').textContent()) ?? '', /failed/i);
 });
@@ -169,7 +178,10 @@ test('folder of series with shared file names', { timeout: 120_000 }, async () =
   const caseId = new URL(page.url()).hash.split('/').pop()!;
   const stored = await listFiles(join(server.dataDir, 'cases', caseId, 'files'));
   assert.equal(stored.length, 10);
-  assert.deepEqual(stored.filter((path) => path.includes('DOE_JANE')), []);
+  assert.deepEqual(
+    stored.filter((path) => path.includes('DOE_JANE')),
+    [],
+  );
   assert.equal(stored.filter((path) => path.includes('/series-1/')).length, 5);
   assert.equal(stored.filter((path) => path.includes('/series-2/')).length, 5);
 });

@@ -84,7 +84,15 @@ function checkSession(error: ApiError, path: string): ApiError {
 async function toError(response: Response, path: string): Promise<ApiError> {
   const body = await response.json().catch(() => null);
   const error = body?.error ?? {};
-  return checkSession(new ApiError(response.status, error.code ?? 'HTTP', error.message ?? response.statusText, error.hint ?? null), path);
+  return checkSession(
+    new ApiError(
+      response.status,
+      error.code ?? 'HTTP',
+      error.message ?? response.statusText,
+      error.hint ?? null,
+    ),
+    path,
+  );
 }
 
 function send(method: string, path: string, body: unknown): Promise<Response> {
@@ -115,15 +123,24 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   let response = await send(method, path, body);
   if (response.status === 403 && method !== 'GET' && path !== '/api/auth/login') {
     const rejected = await toError(response.clone(), path);
-    if (rejected.code === 'CSRF_REJECTED' && (await refreshCsrfToken())) response = await send(method, path, body);
+    if (rejected.code === 'CSRF_REJECTED' && (await refreshCsrfToken()))
+      response = await send(method, path, body);
   }
   if (!response.ok) throw await toError(response, path);
   if (response.status === 204) return undefined as T;
   return (await response.json()) as T;
 }
 
-export async function fetchSlice(caseId: string, seriesId: string, z: number, signal?: AbortSignal): Promise<ArrayBuffer> {
-  const response = await fetch(`/api/cases/${caseId}/series/${seriesId}/slices/${z}`, { credentials: 'same-origin', signal });
+export async function fetchSlice(
+  caseId: string,
+  seriesId: string,
+  z: number,
+  signal?: AbortSignal,
+): Promise<ArrayBuffer> {
+  const response = await fetch(`/api/cases/${caseId}/series/${seriesId}/slices/${z}`, {
+    credentials: 'same-origin',
+    signal,
+  });
   if (!response.ok) throw await toError(response, `/api/cases/${caseId}/series/${seriesId}/slices/${z}`);
   return response.arrayBuffer();
 }
@@ -169,7 +186,8 @@ export async function uploadFiles(
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     };
     xhr.onload = () => {
-      let body: { fileCount: number; error?: { code?: string; message?: string; hint?: string } } | null = null;
+      let body: { fileCount: number; error?: { code?: string; message?: string; hint?: string } } | null =
+        null;
       try {
         body = JSON.parse(xhr.responseText || 'null');
       } catch {
@@ -177,11 +195,19 @@ export async function uploadFiles(
       }
       if (xhr.status >= 200 && xhr.status < 300 && body) resolve(body);
       else {
-        const error = new ApiError(xhr.status, body?.error?.code ?? 'HTTP', body?.error?.message ?? xhr.statusText, body?.error?.hint ?? null);
+        const error = new ApiError(
+          xhr.status,
+          body?.error?.code ?? 'HTTP',
+          body?.error?.message ?? xhr.statusText,
+          body?.error?.hint ?? null,
+        );
         reject(checkSession(error, 'upload'));
       }
     };
-    xhr.onerror = () => reject(new ApiError(0, 'NETWORK', 'the upload was interrupted', 'check the connection and upload again'));
+    xhr.onerror = () =>
+      reject(
+        new ApiError(0, 'NETWORK', 'the upload was interrupted', 'check the connection and upload again'),
+      );
     xhr.send(form);
   });
 }

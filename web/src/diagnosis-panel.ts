@@ -1,5 +1,9 @@
 /** The diagnosis panel: demo-model warning, patient and lesion probabilities, model versions, report downloads. */
-import { LESION_CLASSES, type Classification, type DiagnosisReport } from '../../src/diagnose/report-types.ts';
+import {
+  LESION_CLASSES,
+  type Classification,
+  type DiagnosisReport,
+} from '../../src/diagnose/report-types.ts';
 import { h, percent } from './dom.ts';
 import { t, type MessageKey } from './i18n/i18n.ts';
 
@@ -10,7 +14,12 @@ function probabilityTable(classification: Classification): HTMLElement {
     h(
       'tbody',
       {},
-      h('tr', {}, h('th', {}, t('diagnosis.pMalignant')), h('td', { 'data-testid': 'p-malignant' }, `${percent(classification.pMalignant)}%`)),
+      h(
+        'tr',
+        {},
+        h('th', {}, t('diagnosis.pMalignant')),
+        h('td', { 'data-testid': 'p-malignant' }, `${percent(classification.pMalignant)}%`),
+      ),
       ...LESION_CLASSES.map((name) => {
         const value = classification.probabilities[name];
         return h(
@@ -25,12 +34,24 @@ function probabilityTable(classification: Classification): HTMLElement {
 }
 
 function callLine(classification: Classification): HTMLElement {
-  const call = classification.call ? t(`class.${classification.call}` as MessageKey) : t(`branch.${classification.branch}` as MessageKey);
-  return h('p', { class: 'call-line' }, `${t('diagnosis.call')}: `, h('strong', {}, call), ` (${percent(classification.callProbability)}%)`);
+  const call = classification.call
+    ? t(`class.${classification.call}` as MessageKey)
+    : t(`branch.${classification.branch}` as MessageKey);
+  return h(
+    'p',
+    { class: 'call-line' },
+    `${t('diagnosis.call')}: `,
+    h('strong', {}, call),
+    ` (${percent(classification.callProbability)}%)`,
+  );
 }
 
 function printReport(caseId: string): void {
-  const frame = h('iframe', { class: 'print-frame', src: `/api/cases/${caseId}/report.html`, title: 'report' });
+  const frame = h('iframe', {
+    class: 'print-frame',
+    src: `/api/cases/${caseId}/report.html`,
+    title: 'report',
+  });
   frame.addEventListener('load', () => {
     frame.contentWindow?.print();
     setTimeout(() => frame.remove(), 60_000);
@@ -43,13 +64,23 @@ export function renderDiagnosisPanel(
   report: DiagnosisReport | null,
   showSlice: (seriesKey: string, z: number) => void,
 ): HTMLElement {
-  const panel = h('section', { class: 'diagnosis', 'data-testid': 'diagnosis-panel' }, h('h2', {}, t('diagnosis.title')));
+  const panel = h(
+    'section',
+    { class: 'diagnosis', 'data-testid': 'diagnosis-panel' },
+    h('h2', {}, t('diagnosis.title')),
+  );
   if (!report) {
     panel.append(h('p', { class: 'notice' }, t('diagnosis.none')));
     return panel;
   }
   if (report.demoModels) {
-    panel.append(h('div', { class: 'demo-warning', role: 'alert', 'data-testid': 'demo-warning' }, t('diagnosis.demoWarning')));
+    panel.append(
+      h(
+        'div',
+        { class: 'demo-warning', role: 'alert', 'data-testid': 'demo-warning' },
+        t('diagnosis.demoWarning'),
+      ),
+    );
   }
   panel.append(h('h3', {}, t('diagnosis.patient')));
   if (report.patient) panel.append(callLine(report.patient), probabilityTable(report.patient));
@@ -71,11 +102,19 @@ export function renderDiagnosisPanel(
         'details',
         { class: 'lesion', 'data-testid': `lesion-${lesion.id}`, open: index === 0 },
         h('summary', {}, t('diagnosis.lesion', { id: lesion.id }) + summary),
-        h('p', {}, `${t('diagnosis.phases')}: ${lesion.phases.map((p) => t(`phase.${p.phase}` as MessageKey)).join(', ')} · ${t('diagnosis.diameter')}: ${diameter}`),
+        h(
+          'p',
+          {},
+          `${t('diagnosis.phases')}: ${lesion.phases.map((p) => t(`phase.${p.phase}` as MessageKey)).join(', ')} · ${t('diagnosis.diameter')}: ${diameter}`,
+        ),
         lesion.classification ? callLine(lesion.classification) : null,
         lesion.classification ? probabilityTable(lesion.classification) : null,
         first
-          ? h('button', { type: 'button', onclick: () => showSlice(first.seriesId, first.keySliceIndex) }, t('diagnosis.keySlice'))
+          ? h(
+              'button',
+              { type: 'button', onclick: () => showSlice(first.seriesId, first.keySliceIndex) },
+              t('diagnosis.keySlice'),
+            )
           : null,
       ),
     );
@@ -86,27 +125,66 @@ export function renderDiagnosisPanel(
     h(
       'table',
       { class: 'models', 'data-testid': 'models-table' },
-      h('thead', {}, h('tr', {}, h('th', {}, t('diagnosis.model.role')), h('th', {}, t('diagnosis.model.architecture')), h('th', {}, t('diagnosis.model.version')))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', {}, t('diagnosis.model.role')),
+          h('th', {}, t('diagnosis.model.architecture')),
+          h('th', {}, t('diagnosis.model.version')),
+        ),
+      ),
       h(
         'tbody',
         {},
         ...report.models.map((model) =>
-          h('tr', {}, h('td', {}, t(`role.${model.role}` as MessageKey)), h('td', {}, model.architecture), h('td', {}, model.version, model.demo ? ` (${t('diagnosis.model.demo')})` : '')),
+          h(
+            'tr',
+            {},
+            h('td', {}, t(`role.${model.role}` as MessageKey)),
+            h('td', {}, model.architecture),
+            h('td', {}, model.version, model.demo ? ` (${t('diagnosis.model.demo')})` : ''),
+          ),
         ),
       ),
     ),
   );
   if (report.warnings.length > 0) {
-    panel.append(h('h3', {}, t('diagnosis.warnings')), h('ul', {}, ...report.warnings.map((w) => h('li', {}, w.message))));
+    panel.append(
+      h('h3', {}, t('diagnosis.warnings')),
+      h('ul', {}, ...report.warnings.map((w) => h('li', {}, w.message))),
+    );
   }
   panel.append(
     h('h3', {}, t('report.download')),
     h(
       'div',
       { class: 'downloads' },
-      h('a', { href: `/api/cases/${caseId}/report?download=true`, download: `lilnet-report-${caseId}.json`, 'data-testid': 'download-json' }, t('report.json')),
-      h('a', { href: `/api/cases/${caseId}/report.html?download=true`, download: `lilnet-report-${caseId}.html`, 'data-testid': 'download-html' }, t('report.html')),
-      h('button', { type: 'button', 'data-testid': 'print-report', onclick: () => printReport(caseId) }, t('report.print')),
+      h(
+        'a',
+        {
+          href: `/api/cases/${caseId}/report?download=true`,
+          download: `lilnet-report-${caseId}.json`,
+          'data-testid': 'download-json',
+        },
+        t('report.json'),
+      ),
+      h(
+        'a',
+        {
+          href: `/api/cases/${caseId}/report.html?download=true`,
+          download: `lilnet-report-${caseId}.html`,
+          'data-testid': 'download-html',
+        },
+        t('report.html'),
+      ),
+      h(
+        'button',
+        { type: 'button', 'data-testid': 'print-report', onclick: () => printReport(caseId) },
+        t('report.print'),
+      ),
     ),
   );
   return panel;

@@ -1,10 +1,29 @@
 /** The lilnet browser application: sign-in, the case list, and the case page (upload, jobs, viewer, diagnosis). */
 import type { DiagnosisReport } from '../../src/diagnose/report-types.ts';
-import { ApiError, fetchReport, onSessionEnded, request, setCsrfToken, uploadFiles, type CaseDetail, type CaseSummary, type Job, type User } from './api.ts';
+import {
+  ApiError,
+  fetchReport,
+  onSessionEnded,
+  request,
+  setCsrfToken,
+  uploadFiles,
+  type CaseDetail,
+  type CaseSummary,
+  type Job,
+  type User,
+} from './api.ts';
 import { renderDiagnosisPanel } from './diagnosis-panel.ts';
 import { h, percent } from './dom.ts';
 import { en } from './i18n/en.ts';
-import { LANGUAGES, language, onLanguageChange, setLanguage, t, type Language, type MessageKey } from './i18n/i18n.ts';
+import {
+  LANGUAGES,
+  language,
+  onLanguageChange,
+  setLanguage,
+  t,
+  type Language,
+  type MessageKey,
+} from './i18n/i18n.ts';
 import { SliceViewer } from './viewer.ts';
 
 const PHASE_CHOICES = ['AP', 'PVP', 'NC', 'DP', 'unknown'];
@@ -35,7 +54,11 @@ function errorText(error: unknown): string {
 }
 
 function header(): HTMLElement {
-  const select = h('select', { 'data-testid': 'language-select', 'aria-label': t('app.language') }, ...LANGUAGES.map((l) => h('option', { value: l.code, selected: l.code === language() }, l.name)));
+  const select = h(
+    'select',
+    { 'data-testid': 'language-select', 'aria-label': t('app.language') },
+    ...LANGUAGES.map((l) => h('option', { value: l.code, selected: l.code === language() }, l.name)),
+  );
   select.addEventListener('change', () => setLanguage(select.value as Language));
   return h(
     'header',
@@ -46,7 +69,13 @@ function header(): HTMLElement {
       { class: 'header-tools' },
       select,
       user ? h('span', {}, t('app.signedInAs', { name: user.name })) : null,
-      user ? h('button', { type: 'button', 'data-testid': 'sign-out', onclick: () => void signOut() }, t('app.signOut')) : null,
+      user
+        ? h(
+            'button',
+            { type: 'button', 'data-testid': 'sign-out', onclick: () => void signOut() },
+            t('app.signOut'),
+          )
+        : null,
     ),
   );
 }
@@ -56,8 +85,20 @@ function show(...content: (Node | null)[]): void {
 }
 
 function renderLogin(message = '', previousName = ''): void {
-  const name = h('input', { name: 'name', autocomplete: 'username', required: true, value: previousName, 'data-testid': 'login-name' });
-  const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true, 'data-testid': 'login-password' });
+  const name = h('input', {
+    name: 'name',
+    autocomplete: 'username',
+    required: true,
+    value: previousName,
+    'data-testid': 'login-name',
+  });
+  const password = h('input', {
+    name: 'password',
+    type: 'password',
+    autocomplete: 'current-password',
+    required: true,
+    'data-testid': 'login-password',
+  });
   const form = h(
     'form',
     { class: 'login' },
@@ -69,7 +110,10 @@ function renderLogin(message = '', previousName = ''): void {
   );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    request<{ user: User; csrfToken: string }>('POST', '/api/auth/login', { name: name.value, password: password.value }).then(
+    request<{ user: User; csrfToken: string }>('POST', '/api/auth/login', {
+      name: name.value,
+      password: password.value,
+    }).then(
       (session) => {
         user = session.user;
         setCsrfToken(session.csrfToken);
@@ -88,10 +132,21 @@ async function signOut(): Promise<void> {
   renderLogin();
 }
 
-const STAGES = ['starting', 'ingest', 'read-case', 'load-models', 'detect', 'match', 'classify', 'report', 'done'];
+const STAGES = [
+  'starting',
+  'ingest',
+  'read-case',
+  'load-models',
+  'detect',
+  'match',
+  'classify',
+  'report',
+  'done',
+];
 
 function jobText(job: Pick<Job, 'kind' | 'status' | 'stage' | 'progress'>): string {
-  const stage = job.stage && STAGES.includes(job.stage) ? t(`stage.${job.stage}` as MessageKey) : (job.stage ?? '');
+  const stage =
+    job.stage && STAGES.includes(job.stage) ? t(`stage.${job.stage}` as MessageKey) : (job.stage ?? '');
   return t('job.progress', {
     kind: t(`job.kind.${job.kind}` as MessageKey),
     status: t(`job.status.${job.status}` as MessageKey),
@@ -137,16 +192,20 @@ async function renderCaseList(message = ''): Promise<void> {
       h(
         'td',
         {},
-        h('button', {
-          type: 'button',
-          onclick: () => {
-            if (!confirm(t('cases.deleteConfirm', { label: c.label }))) return;
-            request('DELETE', `/api/cases/${c.id}`).then(
-              () => void renderCaseList(),
-              (error: unknown) => void renderCaseList(t('error.generic', { message: errorText(error) })),
-            );
+        h(
+          'button',
+          {
+            type: 'button',
+            onclick: () => {
+              if (!confirm(t('cases.deleteConfirm', { label: c.label }))) return;
+              request('DELETE', `/api/cases/${c.id}`).then(
+                () => void renderCaseList(),
+                (error: unknown) => void renderCaseList(t('error.generic', { message: errorText(error) })),
+              );
+            },
           },
-        }, t('cases.delete')),
+          t('cases.delete'),
+        ),
       ),
     ),
   );
@@ -158,7 +217,19 @@ async function renderCaseList(message = ''): Promise<void> {
       : h(
           'table',
           { class: 'cases' },
-          h('thead', {}, h('tr', {}, h('th', {}, t('cases.label')), h('th', {}, t('cases.created')), h('th', {}, t('cases.series')), h('th', {}, t('cases.status')), h('th', {}))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', {}, t('cases.label')),
+              h('th', {}, t('cases.created')),
+              h('th', {}, t('cases.series')),
+              h('th', {}, t('cases.status')),
+              h('th', {}),
+            ),
+          ),
           h('tbody', {}, ...rows),
         ),
     form,
@@ -176,7 +247,14 @@ async function loadCase(caseId: string): Promise<void> {
   const report = detail.hasResult ? await fetchReport(caseId).catch(() => null) : null;
   if (!page || page.detail.id !== caseId || page.viewerSeriesKey !== seriesKey) {
     const viewer = new SliceViewer(caseId, detail.series);
-    page = { detail, viewer, viewerSeriesKey: seriesKey, report, uploadMessage: page?.detail.id === caseId ? page.uploadMessage : () => '', pollTimer: null };
+    page = {
+      detail,
+      viewer,
+      viewerSeriesKey: seriesKey,
+      report,
+      uploadMessage: page?.detail.id === caseId ? page.uploadMessage : () => '',
+      pollTimer: null,
+    };
   } else {
     page.detail = detail;
     page.report = report;
@@ -206,11 +284,18 @@ function uploadForm(caseId: string): HTMLElement {
   const phase = h(
     'select',
     { 'data-testid': 'upload-phase' },
-    ...PHASE_CHOICES.map((p) => h('option', { value: p, selected: p === lastPhase }, t(`phase.${p}` as MessageKey))),
+    ...PHASE_CHOICES.map((p) =>
+      h('option', { value: p, selected: p === lastPhase }, t(`phase.${p}` as MessageKey)),
+    ),
   );
   phase.addEventListener('change', () => (lastPhase = phase.value));
   const files = h('input', { type: 'file', multiple: true, 'data-testid': 'upload-files' });
-  const folder = h('input', { type: 'file', multiple: true, webkitdirectory: true, 'data-testid': 'upload-folder' });
+  const folder = h('input', {
+    type: 'file',
+    multiple: true,
+    webkitdirectory: true,
+    'data-testid': 'upload-folder',
+  });
   const progress = h('progress', { max: 1, value: 0, 'data-testid': 'upload-progress' });
   const status = h('p', { 'data-testid': 'upload-status', role: 'status' }, page?.uploadMessage() ?? '');
   const form = h(
@@ -237,7 +322,9 @@ function uploadForm(caseId: string): HTMLElement {
     }).then(
       (result) => {
         const chosenPhase = phase.value;
-        if (page) page.uploadMessage = () => t('upload.done', { count: result.fileCount, phase: t(`phase.${chosenPhase}` as MessageKey) });
+        if (page)
+          page.uploadMessage = () =>
+            t('upload.done', { count: result.fileCount, phase: t(`phase.${chosenPhase}` as MessageKey) });
         void loadCase(caseId);
       },
       (error: unknown) => {
@@ -268,24 +355,54 @@ function jobSection(detail: CaseDetail): HTMLElement {
   const section = h(
     'div',
     { class: 'jobs' },
-    h('button', { type: 'button', 'data-testid': 'start-diagnose', disabled: busy || detail.uploads.length === 0, onclick: () => void start('diagnose') }, t('job.analyse')),
-    h('button', { type: 'button', 'data-testid': 'start-ingest', disabled: busy || detail.uploads.length === 0, onclick: () => void start('ingest') }, t('job.ingest')),
+    h(
+      'button',
+      {
+        type: 'button',
+        'data-testid': 'start-diagnose',
+        disabled: busy || detail.uploads.length === 0,
+        onclick: () => void start('diagnose'),
+      },
+      t('job.analyse'),
+    ),
+    h(
+      'button',
+      {
+        type: 'button',
+        'data-testid': 'start-ingest',
+        disabled: busy || detail.uploads.length === 0,
+        onclick: () => void start('ingest'),
+      },
+      t('job.ingest'),
+    ),
     latest
       ? h(
           'div',
-          { class: `job job-${latest.status}`, 'data-testid': 'job-status', 'data-status': latest.status, 'data-kind': latest.kind },
+          {
+            class: `job job-${latest.status}`,
+            'data-testid': 'job-status',
+            'data-status': latest.status,
+            'data-kind': latest.kind,
+          },
           h('progress', { max: 1, value: latest.progress }),
           h('span', {}, jobText(latest)),
           latest.error ? h('p', { class: 'error' }, t('job.error', { message: latest.error })) : null,
           latest.status === 'interrupted' || latest.status === 'failed'
-            ? h('button', {
-                type: 'button',
-                'data-testid': 'rerun-job',
-                onclick: (event: Event) => {
-                  (event.currentTarget as HTMLButtonElement).disabled = true;
-                  request('POST', `/api/jobs/${latest.id}/rerun`).then(() => void loadCase(detail.id), (error: unknown) => alert(errorText(error)));
+            ? h(
+                'button',
+                {
+                  type: 'button',
+                  'data-testid': 'rerun-job',
+                  onclick: (event: Event) => {
+                    (event.currentTarget as HTMLButtonElement).disabled = true;
+                    request('POST', `/api/jobs/${latest.id}/rerun`).then(
+                      () => void loadCase(detail.id),
+                      (error: unknown) => alert(errorText(error)),
+                    );
+                  },
                 },
-              }, t('job.rerun'))
+                t('job.rerun'),
+              )
             : null,
         )
       : h('p', {}, t('job.none')),
@@ -296,7 +413,9 @@ function jobSection(detail: CaseDetail): HTMLElement {
 function renderCasePage(): void {
   if (!page) return;
   const { detail, viewer, report } = page;
-  const uploads = detail.uploads.map((u) => `${t(`phase.${u.phase}` as MessageKey)} × ${u.fileCount}`).join(', ');
+  const uploads = detail.uploads
+    .map((u) => `${t(`phase.${u.phase}` as MessageKey)} × ${u.fileCount}`)
+    .join(', ');
   viewer.render();
   show(
     h('p', {}, h('a', { href: '#/cases', 'data-testid': 'back-to-cases' }, t('cases.back'))),
@@ -304,7 +423,13 @@ function renderCasePage(): void {
     h(
       'div',
       { class: 'case-layout' },
-      h('section', { class: 'left' }, uploadForm(detail.id), uploads ? h('p', {}, t('upload.list', { list: uploads })) : null, jobSection(detail)),
+      h(
+        'section',
+        { class: 'left' },
+        uploadForm(detail.id),
+        uploads ? h('p', {}, t('upload.list', { list: uploads })) : null,
+        jobSection(detail),
+      ),
       h('section', { class: 'centre' }, viewer.element),
       renderDiagnosisPanel(detail.id, report, (seriesKey, z) => viewer.showSlice(seriesKey, z)),
     ),
@@ -316,7 +441,9 @@ function route(): void {
   const match = /^#\/cases\/([0-9a-f-]{36})$/.exec(location.hash);
   if (match) {
     stopPolling();
-    loadCase(match[1]).catch((error: unknown) => void renderCaseList(t('error.generic', { message: errorText(error) })));
+    loadCase(match[1]).catch(
+      (error: unknown) => void renderCaseList(t('error.generic', { message: errorText(error) })),
+    );
   } else {
     void renderCaseList();
   }
@@ -341,7 +468,10 @@ async function start(): Promise<void> {
   });
   window.addEventListener('hashchange', route);
   try {
-    const session = await request<{ user: User | null; csrfToken: string | null }>('GET', '/api/auth/session');
+    const session = await request<{ user: User | null; csrfToken: string | null }>(
+      'GET',
+      '/api/auth/session',
+    );
     user = session.user;
     setCsrfToken(session.csrfToken ?? '');
   } catch {

@@ -12,7 +12,11 @@ function dot(a: readonly number[], b: readonly number[]): number {
  * patient-space centre of slice z is projected onto the slice normal of `to`. Otherwise the relative index is
  * kept (the first slice maps to the first, the last to the last).
  */
-export function synchronisedSlice(from: { geometry: Geometry }, z: number, to: { geometry: Geometry }): number {
+export function synchronisedSlice(
+  from: { geometry: Geometry },
+  z: number,
+  to: { geometry: Geometry },
+): number {
   const count = to.geometry.dimensions[2];
   const clamp = (value: number) => Math.max(0, Math.min(count - 1, Math.round(value)));
   const a = from.geometry;

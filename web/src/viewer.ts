@@ -26,7 +26,11 @@ export class SliceViewer {
   private readonly cache: SliceCache;
   private readonly lut = new Uint8Array(65536);
   private lutKey = '';
-  private readonly canvas = h('canvas', { class: 'slice-canvas', tabindex: 0, 'data-testid': 'slice-canvas' });
+  private readonly canvas = h('canvas', {
+    class: 'slice-canvas',
+    tabindex: 0,
+    'data-testid': 'slice-canvas',
+  });
   private readonly offscreen = document.createElement('canvas');
   private image: ImageData | null = null;
   private readonly heatmaps = new Map<string, HTMLImageElement>();
@@ -70,7 +74,8 @@ export class SliceViewer {
     const next = this.current;
     if (!previous || previous.unit !== next.unit) {
       // A window in Hounsfield units means nothing for grey levels and the other way round.
-      this.window = next.unit === 'HU' ? { ...(next.fileWindow ?? ABDOMEN_WINDOW) } : { centre: 127.5, width: 255 };
+      this.window =
+        next.unit === 'HU' ? { ...(next.fileWindow ?? ABDOMEN_WINDOW) } : { centre: 127.5, width: 255 };
     }
     this.z = previous ? synchronisedSlice(previous, z, next) : Math.floor(next.geometry.dimensions[2] / 2);
     this.render();
@@ -83,7 +88,10 @@ export class SliceViewer {
   }
 
   private setWindow(window: DisplayWindow): void {
-    this.window = { centre: Math.round(window.centre * 10) / 10, width: Math.max(1, Math.round(window.width * 10) / 10) };
+    this.window = {
+      centre: Math.round(window.centre * 10) / 10,
+      width: Math.max(1, Math.round(window.width * 10) / 10),
+    };
     this.draw();
   }
 
@@ -115,18 +123,48 @@ export class SliceViewer {
     );
     const isHu = series.unit === 'HU';
     const preset = (key: MessageKey, window: DisplayWindow, testId: string, enabled = isHu) =>
-      h('button', { type: 'button', 'data-testid': testId, disabled: !enabled, onclick: () => this.setWindow(window) }, t(key));
+      h(
+        'button',
+        { type: 'button', 'data-testid': testId, disabled: !enabled, onclick: () => this.setWindow(window) },
+        t(key),
+      );
     const toolbar = h(
       'div',
       { class: 'toolbar' },
       preset('viewer.preset.liver', LIVER_WINDOW, 'preset-liver'),
       preset('viewer.preset.abdomen', ABDOMEN_WINDOW, 'preset-abdomen'),
       series.fileWindow ? preset('viewer.preset.file', series.fileWindow, 'preset-file', true) : null,
-      h('button', { type: 'button', 'data-testid': 'preset-full', onclick: () => this.fullRangeWindow() }, t('viewer.preset.full')),
+      h(
+        'button',
+        { type: 'button', 'data-testid': 'preset-full', onclick: () => this.fullRangeWindow() },
+        t('viewer.preset.full'),
+      ),
       h('span', { class: 'separator' }),
-      h('button', { type: 'button', title: t('viewer.zoomIn'), 'data-testid': 'zoom-in', onclick: () => this.setZoom(this.zoom * 1.25) }, '+'),
-      h('button', { type: 'button', title: t('viewer.zoomOut'), 'data-testid': 'zoom-out', onclick: () => this.setZoom(this.zoom / 1.25) }, '−'),
-      h('button', { type: 'button', 'data-testid': 'zoom-fit', onclick: () => this.fit() }, t('viewer.zoomFit')),
+      h(
+        'button',
+        {
+          type: 'button',
+          title: t('viewer.zoomIn'),
+          'data-testid': 'zoom-in',
+          onclick: () => this.setZoom(this.zoom * 1.25),
+        },
+        '+',
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          title: t('viewer.zoomOut'),
+          'data-testid': 'zoom-out',
+          onclick: () => this.setZoom(this.zoom / 1.25),
+        },
+        '−',
+      ),
+      h(
+        'button',
+        { type: 'button', 'data-testid': 'zoom-fit', onclick: () => this.fit() },
+        t('viewer.zoomFit'),
+      ),
       h('span', { class: 'separator' }),
       this.toggle('viewer.boxes', this.showBoxes, 'toggle-boxes', (on) => (this.showBoxes = on)),
       this.toggle('viewer.heatmap', this.showHeatmap, 'toggle-heatmap', (on) => (this.showHeatmap = on)),
@@ -186,7 +224,14 @@ export class SliceViewer {
       { passive: false },
     );
     this.canvas.addEventListener('keydown', (event) => {
-      const steps: Record<string, number> = { ArrowUp: -1, ArrowLeft: -1, ArrowDown: 1, ArrowRight: 1, PageUp: -10, PageDown: 10 };
+      const steps: Record<string, number> = {
+        ArrowUp: -1,
+        ArrowLeft: -1,
+        ArrowDown: 1,
+        ArrowRight: 1,
+        PageUp: -10,
+        PageDown: 10,
+      };
       if (event.key in steps) this.setSlice(this.z + steps[event.key]);
       else if (event.key === 'Home') this.setSlice(0);
       else if (event.key === 'End') this.setSlice(Number.MAX_SAFE_INTEGER);
@@ -196,11 +241,23 @@ export class SliceViewer {
       event.preventDefault();
     });
     this.slider.addEventListener('input', () => this.setSlice(Number(this.slider.value)));
-    let drag: { x: number; y: number; window: DisplayWindow; pan: { x: number; y: number }; panning: boolean } | null = null;
+    let drag: {
+      x: number;
+      y: number;
+      window: DisplayWindow;
+      pan: { x: number; y: number };
+      panning: boolean;
+    } | null = null;
     this.canvas.addEventListener('pointerdown', (event) => {
       this.canvas.setPointerCapture(event.pointerId);
       this.canvas.focus();
-      drag = { x: event.clientX, y: event.clientY, window: { ...this.window }, pan: { ...this.pan }, panning: event.shiftKey || event.button === 1 };
+      drag = {
+        x: event.clientX,
+        y: event.clientY,
+        window: { ...this.window },
+        pan: { ...this.pan },
+        panning: event.shiftKey || event.button === 1,
+      };
     });
     this.canvas.addEventListener('pointermove', (event) => {
       if (!drag) return;
@@ -213,7 +270,10 @@ export class SliceViewer {
       }
       // One pixel of mouse travel changes the window by about 1/200 of its starting width.
       const step = Math.max(0.5, drag.window.width / 200);
-      this.setWindow({ width: Math.max(1, drag.window.width + dx * step), centre: drag.window.centre - dy * step });
+      this.setWindow({
+        width: Math.max(1, drag.window.width + dx * step),
+        centre: drag.window.centre - dy * step,
+      });
     });
     const end = () => (drag = null);
     this.canvas.addEventListener('pointerup', end);
@@ -241,10 +301,13 @@ export class SliceViewer {
     this.element.dataset.window = `${this.window.width}/${this.window.centre}`;
     this.element.dataset.series = series.id;
     this.element.dataset.seriesKey = series.seriesKey;
-    this.statusLine.textContent = `${t('viewer.slice', { index: z + 1, count: slices })} · ${t('viewer.window', {
-      width: this.window.width,
-      centre: this.window.centre,
-    })} · ${t(`viewer.unit.${series.unit}` as MessageKey)} · ${Math.round(this.zoom * 100)}%`;
+    this.statusLine.textContent = `${t('viewer.slice', { index: z + 1, count: slices })} · ${t(
+      'viewer.window',
+      {
+        width: this.window.width,
+        centre: this.window.centre,
+      },
+    )} · ${t(`viewer.unit.${series.unit}` as MessageKey)} · ${Math.round(this.zoom * 100)}%`;
     const data = this.cache.get(series, z);
     if (!data) {
       this.cache.load(series, z).then(
@@ -314,13 +377,17 @@ export class SliceViewer {
   ): void {
     if (!this.report) return;
     const phases = this.report.lesions.flatMap((lesion) =>
-      lesion.phases.filter((phase) => phase.seriesId === series.seriesKey).map((phase) => ({ lesion, phase })),
+      lesion.phases
+        .filter((phase) => phase.seriesId === series.seriesKey)
+        .map((phase) => ({ lesion, phase })),
     );
     // Each heatmap overlay is a whole slice image, so only one can show: that of the first lesion (the most
     // confident detection) with a heatmap on this slice. Boxes are drawn after it, so none is covered.
     let heatmapCount = 0;
     if (this.showHeatmap) {
-      const path = phases.map(({ phase }) => phase.overlays.find((o) => o.sliceIndex === z && o.heatmap)?.heatmap).find(Boolean);
+      const path = phases
+        .map(({ phase }) => phase.overlays.find((o) => o.sliceIndex === z && o.heatmap)?.heatmap)
+        .find(Boolean);
       if (path) {
         const image = this.heatmapImage(path);
         if (image.complete && image.naturalWidth > 0) {

@@ -18,7 +18,12 @@ export {
   type TorchDtype,
 } from './tensor.ts';
 export { TorchOps } from './ops.ts';
-export { ParameterStore, type LoadStateDictOptions, type ParameterStoreOptions, type StateDictEntry } from './parameters.ts';
+export {
+  ParameterStore,
+  type LoadStateDictOptions,
+  type ParameterStoreOptions,
+  type StateDictEntry,
+} from './parameters.ts';
 export { Sgd, type SgdOptions } from './optim.ts';
 export { captureTrainingCheckpoint, restoreSgdState, type CaptureOptions } from './training-state.ts';
 export { lilnetTrainingStep, type LilnetStepLoss } from './train-step.ts';

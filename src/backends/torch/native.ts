@@ -38,8 +38,25 @@ export interface NativeTorch {
   manualSeed(seed: number): void;
   version(): string;
 
-  conv2d(x: H, weight: H, bias: H | null, stride: number[], padding: number[], dilation: number[], groups: number): H;
-  batchNorm(x: H, weight: H, bias: H, runningMean: H, runningVar: H, training: boolean, momentum: number, eps: number): H;
+  conv2d(
+    x: H,
+    weight: H,
+    bias: H | null,
+    stride: number[],
+    padding: number[],
+    dilation: number[],
+    groups: number,
+  ): H;
+  batchNorm(
+    x: H,
+    weight: H,
+    bias: H,
+    runningMean: H,
+    runningVar: H,
+    training: boolean,
+    momentum: number,
+    eps: number,
+  ): H;
   linear(x: H, weight: H, bias: H | null): H;
   maxPool2d(x: H, kernel: number, stride: number, padding: number): H;
   upsampleNearest2d(x: H, scale: number): H;
@@ -86,7 +103,9 @@ export interface NativeTorch {
   ): (H | null)[];
 }
 
-export const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/lilnet_torch.node', import.meta.url));
+export const ADDON_PATH = fileURLToPath(
+  new URL('../../../native/build/Release/lilnet_torch.node', import.meta.url),
+);
 
 let addon: NativeTorch | undefined;
 
@@ -104,11 +123,15 @@ export function nativeTorch(): NativeTorch {
   try {
     addon = createRequire(import.meta.url)(ADDON_PATH) as NativeTorch;
   } catch (error) {
-    throw new LilnetError('TORCH_ADDON_MISSING', `the libtorch addon ${ADDON_PATH} failed to load: ${String(error)}`, {
-      hint: 'rebuild it with `node native/build.mjs --rebuild`; with LIBTORCH set, check that its lib/ is still there',
-      file: ADDON_PATH,
-      cause: error,
-    });
+    throw new LilnetError(
+      'TORCH_ADDON_MISSING',
+      `the libtorch addon ${ADDON_PATH} failed to load: ${String(error)}`,
+      {
+        hint: 'rebuild it with `node native/build.mjs --rebuild`; with LIBTORCH set, check that its lib/ is still there',
+        file: ADDON_PATH,
+        cause: error,
+      },
+    );
   }
   return addon;
 }
@@ -129,7 +152,11 @@ export function callNative<R>(call: string, run: (torch: NativeTorch) => R): R {
   try {
     return run(torch);
   } catch (error) {
-    if (error instanceof LilnetError && error.code === 'TORCH_TENSOR_DISPOSED' && !error.message.startsWith('torch ')) {
+    if (
+      error instanceof LilnetError &&
+      error.code === 'TORCH_TENSOR_DISPOSED' &&
+      !error.message.startsWith('torch ')
+    ) {
       throw new LilnetError('TORCH_TENSOR_DISPOSED', `torch ${call}: ${error.message}`, {
         hint: error.hint,
         cause: error,

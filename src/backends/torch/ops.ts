@@ -18,7 +18,12 @@ export class TorchOps implements Ops<TorchTensor>, LossOps<TorchTensor> {
     return tensor(data, shape);
   }
 
-  conv2d(x: TorchTensor, weight: TorchTensor, bias: TorchTensor | null, options: Conv2dOptions = {}): TorchTensor {
+  conv2d(
+    x: TorchTensor,
+    weight: TorchTensor,
+    bias: TorchTensor | null,
+    options: Conv2dOptions = {},
+  ): TorchTensor {
     const stride = pair(options.stride, 1);
     const padding = pair(options.padding, 0);
     const dilation = pair(options.dilation, 1);
@@ -65,7 +70,10 @@ export class TorchOps implements Ops<TorchTensor>, LossOps<TorchTensor> {
 
   globalAvgPool2d(x: TorchTensor): TorchTensor {
     if (x.shape.length !== 4) {
-      throw new LilnetError('INVALID_ARGUMENT', `globalAvgPool2d needs an NCHW tensor, not shape [${x.shape.join(', ')}]`);
+      throw new LilnetError(
+        'INVALID_ARGUMENT',
+        `globalAvgPool2d needs an NCHW tensor, not shape [${x.shape.join(', ')}]`,
+      );
     }
     return wrap('globalAvgPool2d', (t) => t.mean(x.handle, [2, 3], false));
   }
@@ -124,7 +132,12 @@ export class TorchOps implements Ops<TorchTensor>, LossOps<TorchTensor> {
 
   concat(xs: readonly TorchTensor[], dim: number): TorchTensor {
     requireIntegers('concat', 'dim', [dim]);
-    return wrap('concat', (t) => t.concat(xs.map((x) => x.handle), dim));
+    return wrap('concat', (t) =>
+      t.concat(
+        xs.map((x) => x.handle),
+        dim,
+      ),
+    );
   }
 
   slice(x: TorchTensor, dim: number, start: number, end: number): TorchTensor {
@@ -153,7 +166,10 @@ export class TorchOps implements Ops<TorchTensor>, LossOps<TorchTensor> {
   crossEntropy(logits: TorchTensor, labels: Int32Array): TorchTensor {
     const rows = logits.shape[0];
     if (labels.length !== rows) {
-      throw new LilnetError('INVALID_ARGUMENT', `crossEntropy: ${labels.length} labels for ${rows} rows of logits`);
+      throw new LilnetError(
+        'INVALID_ARGUMENT',
+        `crossEntropy: ${labels.length} labels for ${rows} rows of logits`,
+      );
     }
     const labelTensor = int64Tensor(labels);
     try {
@@ -172,9 +188,13 @@ export class TorchOps implements Ops<TorchTensor>, LossOps<TorchTensor> {
 function requireIntegers(call: string, name: string, values: readonly number[]): void {
   const badIndex = values.findIndex((value) => !Number.isInteger(value));
   if (badIndex >= 0) {
-    throw new LilnetError('INVALID_ARGUMENT', `torch ${call}: ${name} value ${values[badIndex]} is not an integer`, {
-      hint: 'pass whole numbers for sizes, dims and indices',
-    });
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `torch ${call}: ${name} value ${values[badIndex]} is not an integer`,
+      {
+        hint: 'pass whole numbers for sizes, dims and indices',
+      },
+    );
   }
 }
 

@@ -28,7 +28,10 @@ export class Sgd {
   constructor(params: readonly TorchTensor[], options: SgdOptions) {
     for (const [name, value] of Object.entries(options)) {
       if (typeof value === 'number' && (!Number.isFinite(value) || value < 0)) {
-        throw new LilnetError('INVALID_ARGUMENT', `SGD option ${name} = ${value} must be a finite number >= 0`);
+        throw new LilnetError(
+          'INVALID_ARGUMENT',
+          `SGD option ${name} = ${value} must be a finite number >= 0`,
+        );
       }
     }
     if (options.nesterov && (!options.momentum || options.dampening)) {
@@ -58,13 +61,19 @@ export class Sgd {
       ),
     );
     after.forEach((handle, i) => {
-      if (handle !== null && this.#buffers[i] === null) this.#buffers[i] = keep(new TorchTensor(handle, false));
+      if (handle !== null && this.#buffers[i] === null)
+        this.#buffers[i] = keep(new TorchTensor(handle, false));
     });
   }
 
   /** Clears the gradients of every parameter (dropped, as `zero_grad(set_to_none=True)`, unless `setToNone` is false). */
   zeroGrad(setToNone = true): void {
-    callNative('zeroGrad', (t) => t.zeroGrad(this.params.map((p) => p.handle), setToNone));
+    callNative('zeroGrad', (t) =>
+      t.zeroGrad(
+        this.params.map((p) => p.handle),
+        setToNone,
+      ),
+    );
   }
 
   /** Returns the momentum buffers in parameter order, with null where a parameter has not been stepped yet. */
@@ -92,7 +101,10 @@ export class Sgd {
           `momentum buffer ${i} has ${data.length} values; its parameter has shape [${shape.join(', ')}]`,
         );
       }
-      this.#buffers[i] = new TorchTensor(callNative('fromFloat32', (t) => t.fromFloat32(data, shape)), false);
+      this.#buffers[i] = new TorchTensor(
+        callNative('fromFloat32', (t) => t.fromFloat32(data, shape)),
+        false,
+      );
     });
   }
 

@@ -3,7 +3,11 @@
  * from a seed, or loaded from a state dict (a PyTorch checkpoint or lilnet's own training checkpoint).
  */
 import { LilnetError } from '../../errors.ts';
-import { compareStateDict, describeStateDictComparison, type StateDictComparison } from '../../nn/checkpoint/compare-state-dict.ts';
+import {
+  compareStateDict,
+  describeStateDictComparison,
+  type StateDictComparison,
+} from '../../nn/checkpoint/compare-state-dict.ts';
 import { createRandom, initialValues } from '../../nn/init.ts';
 import type { ParameterLookup, ParameterSpec } from '../../nn/ops.ts';
 import { callNative } from './native.ts';
@@ -25,7 +29,10 @@ export interface LoadStateDictOptions {
   strict?: boolean;
 }
 
-function toFloatArray(data: StateDictEntry['data'], dtype: 'float32' | 'float64'): Float32Array | Float64Array {
+function toFloatArray(
+  data: StateDictEntry['data'],
+  dtype: 'float32' | 'float64',
+): Float32Array | Float64Array {
   if (dtype === 'float32' && data instanceof Float32Array) return data;
   if (dtype === 'float64' && data instanceof Float64Array) return data;
   const out = dtype === 'float32' ? new Float32Array(data.length) : new Float64Array(data.length);
@@ -49,7 +56,11 @@ export class ParameterStore {
   }
 
   /** Creates every parameter with its spec's initialisation, drawing from a generator seeded with `seed`. */
-  static initialise(specs: readonly ParameterSpec[], seed: number, options: ParameterStoreOptions = {}): ParameterStore {
+  static initialise(
+    specs: readonly ParameterSpec[],
+    seed: number,
+    options: ParameterStoreOptions = {},
+  ): ParameterStore {
     const store = new ParameterStore(specs, options.dtype ?? 'float32');
     const random = createRandom(seed);
     for (const spec of specs) store.#set(spec, initialValues(spec, random));
@@ -102,7 +113,10 @@ export class ParameterStore {
    * mismatch throws `CHECKPOINT_MISMATCH` before anything is changed; otherwise the matching keys load and the
    * comparison reports the rest.
    */
-  loadStateDict(stateDict: ReadonlyMap<string, StateDictEntry>, options: LoadStateDictOptions = {}): StateDictComparison {
+  loadStateDict(
+    stateDict: ReadonlyMap<string, StateDictEntry>,
+    options: LoadStateDictOptions = {},
+  ): StateDictComparison {
     const entries = stripModulePrefix(stateDict);
     const comparison = checkComparison(compareStateDict(entries, this.specs), options);
     const misshaped = new Set(comparison.misshaped.map((m) => m.name));
@@ -128,7 +142,8 @@ export class ParameterStore {
   /** The tensor named `name`; throws `INTERNAL` when a forward function looks up a name its specs lack. */
   get(name: string): TorchTensor {
     const tensor = this.#tensors.get(name);
-    if (!tensor) throw new LilnetError('INTERNAL', `the model looked up parameter ${name}, which its specs lack`);
+    if (!tensor)
+      throw new LilnetError('INTERNAL', `the model looked up parameter ${name}, which its specs lack`);
     return tensor;
   }
 
@@ -148,7 +163,11 @@ export class ParameterStore {
   toStateDict(): Map<string, { shape: number[]; dtype: 'float32'; data: Float32Array }> {
     const out = new Map<string, { shape: number[]; dtype: 'float32'; data: Float32Array }>();
     for (const spec of this.specs) {
-      out.set(spec.name, { shape: [...spec.shape], dtype: 'float32', data: this.get(spec.name).toFloat32Array() });
+      out.set(spec.name, {
+        shape: [...spec.shape],
+        dtype: 'float32',
+        data: this.get(spec.name).toFloat32Array(),
+      });
     }
     return out;
   }
@@ -164,17 +183,26 @@ export class ParameterStore {
   }
 }
 
-function checkComparison(comparison: StateDictComparison, options: LoadStateDictOptions): StateDictComparison {
+function checkComparison(
+  comparison: StateDictComparison,
+  options: LoadStateDictOptions,
+): StateDictComparison {
   if (!comparison.matches && (options.strict ?? true)) {
-    throw new LilnetError('CHECKPOINT_MISMATCH', `state dict does not match the model:\n${describeStateDictComparison(comparison)}`, {
-      hint: 'check that the checkpoint is for this model and number of classes, or load it non-strictly',
-    });
+    throw new LilnetError(
+      'CHECKPOINT_MISMATCH',
+      `state dict does not match the model:\n${describeStateDictComparison(comparison)}`,
+      {
+        hint: 'check that the checkpoint is for this model and number of classes, or load it non-strictly',
+      },
+    );
   }
   return comparison;
 }
 
 /** Removes a `module.` prefix when every key has it, as the reader does for DataParallel checkpoints. */
-function stripModulePrefix(stateDict: ReadonlyMap<string, StateDictEntry>): ReadonlyMap<string, StateDictEntry> {
+function stripModulePrefix(
+  stateDict: ReadonlyMap<string, StateDictEntry>,
+): ReadonlyMap<string, StateDictEntry> {
   const keys = [...stateDict.keys()];
   if (keys.length === 0 || !keys.every((k) => k.startsWith('module.'))) return stateDict;
   return new Map([...stateDict].map(([k, v]) => [k.slice('module.'.length), v]));

@@ -80,7 +80,10 @@ export class TorchTensor {
   item(): number {
     const values = this.toFloat64Array();
     if (values.length !== 1) {
-      throw new LilnetError('INVALID_ARGUMENT', `item() needs a one-element tensor, not shape [${this.shape.join(', ')}]`);
+      throw new LilnetError(
+        'INVALID_ARGUMENT',
+        `item() needs a one-element tensor, not shape [${this.shape.join(', ')}]`,
+      );
     }
     return values[0];
   }
@@ -158,7 +161,10 @@ export function scope<R>(run: () => R): R {
   scopes.pop();
   if (result instanceof Promise) {
     for (const tensor of [...current]) tensor.dispose();
-    throw new LilnetError('INTERNAL', 'scope() was given an async function; torch scopes must be synchronous');
+    throw new LilnetError(
+      'INTERNAL',
+      'scope() was given an async function; torch scopes must be synchronous',
+    );
   }
   const survivors = new Set<TorchTensor>();
   collectTensors(result, survivors, 0);
@@ -183,7 +189,10 @@ export function noGrad<R>(run: () => R): R {
 
 function checkShape(length: number, shape: readonly number[], call: string): void {
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new LilnetError('INVALID_ARGUMENT', `${call}: shape [${shape.join(', ')}] has a non-integer or negative size`);
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `${call}: shape [${shape.join(', ')}] has a non-integer or negative size`,
+    );
   }
   const expected = shape.reduce((product, dim) => product * dim, 1);
   if (expected !== length) {
@@ -197,15 +206,21 @@ function checkShape(length: number, shape: readonly number[], call: string): voi
 /** Creates a tensor holding a copy of `data`: float32 from a Float32Array, float64 from a Float64Array. */
 export function tensor(data: Float32Array | Float64Array, shape: readonly number[]): TorchTensor {
   checkShape(data.length, shape, 'tensor');
-  if (data instanceof Float64Array) return new TorchTensor(callNative('fromFloat64', (t) => t.fromFloat64(data, shape)));
+  if (data instanceof Float64Array)
+    return new TorchTensor(callNative('fromFloat64', (t) => t.fromFloat64(data, shape)));
   return new TorchTensor(callNative('fromFloat32', (t) => t.fromFloat32(data, shape)));
 }
 
 /** Creates an int64 tensor (class labels) from integers. */
-export function int64Tensor(data: Int32Array | readonly number[], shape: readonly number[] = [data.length]): TorchTensor {
+export function int64Tensor(
+  data: Int32Array | readonly number[],
+  shape: readonly number[] = [data.length],
+): TorchTensor {
   if (!(data instanceof Int32Array)) {
     // Int32Array.from would truncate fractions and wrap values outside the int32 range silently.
-    const badIndex = data.findIndex((value) => !Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 31);
+    const badIndex = data.findIndex(
+      (value) => !Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 31,
+    );
     if (badIndex >= 0) {
       throw new LilnetError(
         'INVALID_ARGUMENT',
@@ -220,7 +235,11 @@ export function int64Tensor(data: Int32Array | readonly number[], shape: readonl
 }
 
 export function zeros(shape: readonly number[], dtype: TorchDtype = 'float32'): TorchTensor {
-  checkShape(shape.reduce((p, d) => p * d, 1), shape, 'zeros');
+  checkShape(
+    shape.reduce((p, d) => p * d, 1),
+    shape,
+    'zeros',
+  );
   return new TorchTensor(callNative('zeros', (t) => t.zeros(shape, dtype)));
 }
 
@@ -234,9 +253,13 @@ export function setNumThreads(threads: number): void {
   }
   // libgomp allocates per-thread state up front and aborts the whole process when that allocation fails.
   if (threads > MAX_THREADS) {
-    throw new LilnetError('INVALID_ARGUMENT', `thread count ${threads} is above the maximum of ${MAX_THREADS}`, {
-      hint: 'use at most the number of CPU cores, for example os.availableParallelism()',
-    });
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `thread count ${threads} is above the maximum of ${MAX_THREADS}`,
+      {
+        hint: 'use at most the number of CPU cores, for example os.availableParallelism()',
+      },
+    );
   }
   callNative('setNumThreads', (t) => t.setNumThreads(threads));
 }

@@ -23,11 +23,19 @@ export function captureTrainingCheckpoint(options: CaptureOptions): TrainingChec
   if (sgd) {
     const names = store.trainableNames();
     if (names.length !== sgd.params.length) {
-      throw new LilnetError('INTERNAL', `the optimiser has ${sgd.params.length} parameters; the model has ${names.length}`);
+      throw new LilnetError(
+        'INTERNAL',
+        `the optimiser has ${sgd.params.length} parameters; the model has ${names.length}`,
+      );
     }
     const momentumBuffers = new Map<string, CheckpointTensor>();
     sgd.momentumBuffers().forEach((buffer, i) => {
-      if (buffer) momentumBuffers.set(names[i], { shape: [...buffer.shape], dtype: 'float32', data: buffer.toFloat32Array() });
+      if (buffer)
+        momentumBuffers.set(names[i], {
+          shape: [...buffer.shape],
+          dtype: 'float32',
+          data: buffer.toFloat32Array(),
+        });
     });
     optimizer = {
       kind: 'sgd',
@@ -59,7 +67,10 @@ export function restoreSgdState(sgd: Sgd, store: ParameterStore, checkpoint: Tra
   const buffers = checkpoint.optimizer.momentumBuffers;
   for (const name of buffers.keys()) {
     if (!names.includes(name)) {
-      throw new LilnetError('CHECKPOINT_MISMATCH', `checkpoint has a momentum buffer for ${name}, which the model lacks`);
+      throw new LilnetError(
+        'CHECKPOINT_MISMATCH',
+        `checkpoint has a momentum buffer for ${name}, which the model lacks`,
+      );
     }
   }
   sgd.loadMomentumBuffers(names.map((name) => buffers.get(name)?.data ?? null));

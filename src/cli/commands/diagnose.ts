@@ -31,10 +31,14 @@ export function formatSummary(report: DiagnosisReport, outDir: string): string {
   const lines: string[] = [];
   lines.push(`case ${report.case.id}: phases ${report.case.phasesUsed.join(', ')}`);
   if (report.noFocalLesionDetected) {
-    lines.push(`no focal lesion detected (detector confidence threshold ${report.detection.confidenceThreshold})`);
+    lines.push(
+      `no focal lesion detected (detector confidence threshold ${report.detection.confidenceThreshold})`,
+    );
   } else {
     for (const lesion of report.lesions) {
-      const where = lesion.phases.map((p) => `${p.phase} slice ${p.keySliceIndex}${p.keySliceFile ? ` (${p.keySliceFile})` : ''}`).join(', ');
+      const where = lesion.phases
+        .map((p) => `${p.phase} slice ${p.keySliceIndex}${p.keySliceFile ? ` (${p.keySliceFile})` : ''}`)
+        .join(', ');
       const what = lesion.classification ? describeClassification(lesion.classification) : 'not classified';
       lines.push(`${lesion.id}: ${what}; key slices ${where}`);
     }
@@ -49,9 +53,15 @@ export function registerDiagnoseCommand(program: Command): void {
     .command('diagnose')
     .description('detect and classify focal liver lesions in one CT case and write a report')
     .argument('<case>', 'a DICOM study folder, NIfTI files, or folders of slice images per phase')
-    .option('--models <dir>', 'folder of models (.onnx, .ckpt or .pth.tar); slots it lacks use the bundled demo models')
+    .option(
+      '--models <dir>',
+      'folder of models (.onnx, .ckpt or .pth.tar); slots it lacks use the bundled demo models',
+    )
     .option('--phases <list>', 'comma-separated phases to diagnose, e.g. AP,PVP (default AP and PVP)')
-    .option('--out <dir>', 'output folder for report.json, report.html and overlays/ (default ./lilnet-report-<case>)')
+    .option(
+      '--out <dir>',
+      'output folder for report.json, report.html and overlays/ (default ./lilnet-report-<case>)',
+    )
     .option('--json', 'print the report as one JSON document on stdout')
     .action(async (casePath: string, options: DiagnoseCommandOptions) => {
       if (!existsSync(casePath)) {
@@ -65,10 +75,14 @@ export function registerDiagnoseCommand(program: Command): void {
         outDir,
         modelsDir: options.models,
         phases: options.phases ? [options.phases] : undefined,
-        onProgress: (stage, fraction) => process.stderr.write(`lilnet diagnose: ${stage} (${Math.round(100 * fraction)}%)\n`),
+        onProgress: (stage, fraction) =>
+          process.stderr.write(`lilnet diagnose: ${stage} (${Math.round(100 * fraction)}%)\n`),
       });
-      for (const warning of report.warnings) process.stderr.write(`lilnet diagnose: warning: ${warning.message}\n`);
+      for (const warning of report.warnings)
+        process.stderr.write(`lilnet diagnose: warning: ${warning.message}\n`);
       if (report.demoModels) process.stderr.write(`lilnet diagnose: warning: ${DEMO_MODELS_WARNING}\n`);
-      process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatSummary(report, outDir));
+      process.stdout.write(
+        options.json ? `${JSON.stringify(report, null, 2)}\n` : formatSummary(report, outDir),
+      );
     });
 }

@@ -35,9 +35,13 @@ interface EvalDetectionOptions {
 export function parseIouList(text: string): number[] {
   const values = text.split(',').map((part) => Number(part.trim()));
   if (values.length === 0 || values.some((value) => !(value > 0 && value <= 1))) {
-    throw new LilnetError('INVALID_ARGUMENT', `--iou "${text}" is not a comma-separated list of numbers in (0, 1]`, {
-      hint: 'for example --iou 0.1,0.3,0.5',
-    });
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `--iou "${text}" is not a comma-separated list of numbers in (0, 1]`,
+      {
+        hint: 'for example --iou 0.1,0.3,0.5',
+      },
+    );
   }
   return values;
 }
@@ -60,10 +64,14 @@ function rejectSplitLabelsFolder(folder: string): void {
     .map((entry) => entry.name)
     .sort();
   if (splits.length === 0) return;
-  throw new LilnetError('DETECTION_DATASET_INVALID', `labels folder ${folder} holds no label files, but its subfolders ${splits.join(', ')} do`, {
-    file: folder,
-    hint: `pass the split the predictions were made on, for example --truth ${join(folder, splits[splits.length - 1])}`,
-  });
+  throw new LilnetError(
+    'DETECTION_DATASET_INVALID',
+    `labels folder ${folder} holds no label files, but its subfolders ${splits.join(', ')} do`,
+    {
+      file: folder,
+      hint: `pass the split the predictions were made on, for example --truth ${join(folder, splits[splits.length - 1])}`,
+    },
+  );
 }
 
 /** Accepts the labels folder itself or a YOLO dataset root that holds `labels/`. */
@@ -75,7 +83,11 @@ function resolveLabelsFolder(path: string): string {
 }
 
 /** Pairs truth and predictions by image stem; an image without a label file has no lesion (YOLO convention). */
-export function buildEvaluationImages(truthFolder: string, predictionsPath: string, typesFile?: string): EvaluationImage[] {
+export function buildEvaluationImages(
+  truthFolder: string,
+  predictionsPath: string,
+  typesFile?: string,
+): EvaluationImage[] {
   const truth = readYoloLabelFolder(resolveLabelsFolder(truthFolder));
   const predictions = readPredictions(predictionsPath);
   const types = typesFile ? readLesionTypeManifest(typesFile) : new Map<string, (string | undefined)[]>();
@@ -117,7 +129,8 @@ export function formatEvaluation(evaluation: DetectionEvaluation): string {
   for (const threshold of evaluation.thresholds) {
     lines.push(`IoU ${threshold.iouThreshold}:`);
     lines.push('  ' + countsLine('overall', threshold));
-    for (const [lesionType, counts] of Object.entries(threshold.byLesionType)) lines.push('  ' + countsLine(lesionType, counts));
+    for (const [lesionType, counts] of Object.entries(threshold.byLesionType))
+      lines.push('  ' + countsLine(lesionType, counts));
   }
   lines.push(`AP at IoU 0.5: ${percent(evaluation.averagePrecision50).trim()}`);
   return lines.join('\n') + '\n';
@@ -128,17 +141,28 @@ export function registerEvalDetectionCommand(program: Command): void {
     .command('eval-detection')
     .description('evaluate lesion detections against YOLO labels: precision, recall, F1, AP at IoU 0.5')
     .requiredOption('--truth <labels>', 'folder of YOLO label files (or a dataset root holding labels/)')
-    .requiredOption('--pred <detections>', 'JSON from `lilnet detect --json`, or a folder of YOLO prediction files with scores')
+    .requiredOption(
+      '--pred <detections>',
+      'JSON from `lilnet detect --json`, or a folder of YOLO prediction files with scores',
+    )
     .option('--iou <list>', 'IoU thresholds, comma-separated', DEFAULT_EVALUATION_IOU_THRESHOLDS.join(','))
     .option('--conf <score>', 'ignore predictions below this confidence for precision, recall and F1', '0')
-    .option('--types <manifest>', 'lesion type per truth box (JSON or CSV with image, box, type) for per-type metrics')
-    .option('--out <dir>', 'write metrics.json and the precision-recall curve (pr-curve.svg, pr-curve.png) here')
+    .option(
+      '--types <manifest>',
+      'lesion type per truth box (JSON or CSV with image, box, type) for per-type metrics',
+    )
+    .option(
+      '--out <dir>',
+      'write metrics.json and the precision-recall curve (pr-curve.svg, pr-curve.png) here',
+    )
     .option('--json', 'print the metrics as one JSON document')
     .action(async (options: EvalDetectionOptions) => {
       const iouThresholds = parseIouList(options.iou);
       const confidenceThreshold = Number(options.conf);
       if (!(confidenceThreshold >= 0 && confidenceThreshold <= 1)) {
-        throw new LilnetError('INVALID_ARGUMENT', `--conf "${options.conf}" is not a number in [0, 1]`, { hint: 'for example --conf 0.25' });
+        throw new LilnetError('INVALID_ARGUMENT', `--conf "${options.conf}" is not a number in [0, 1]`, {
+          hint: 'for example --conf 0.25',
+        });
       }
       const images = buildEvaluationImages(options.truth, options.pred, options.types);
       const evaluation = evaluateDetections(images, { iouThresholds, confidenceThreshold });

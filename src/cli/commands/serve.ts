@@ -97,15 +97,31 @@ export function registerServeCommand(program: Command): void {
     .command('serve')
     .description('serve the HTTP API and the web application')
     .option('--port <port>', 'TCP port to listen on (0 picks a free port)', '8080')
-    .option('--host <host>', 'address to listen on; anything but loopback exposes the server to the network', '127.0.0.1')
+    .option(
+      '--host <host>',
+      'address to listen on; anything but loopback exposes the server to the network',
+      '127.0.0.1',
+    )
     .option('--data <dir>', 'data folder: database, uploaded cases and results', 'lilnet-data')
     .option('--models <dir>', 'models folder given to the diagnosis (default: the bundled demo models)')
-    .option('--init-admin <name>', 'create this admin account first; password from LILNET_ADMIN_PASSWORD or stdin')
-    .option('--allowed-origin <origin>', 'extra origin allowed to send state-changing requests (repeatable)', (v, all: string[]) => [...all, v], [])
+    .option(
+      '--init-admin <name>',
+      'create this admin account first; password from LILNET_ADMIN_PASSWORD or stdin',
+    )
+    .option(
+      '--allowed-origin <origin>',
+      'extra origin allowed to send state-changing requests (repeatable)',
+      (v, all: string[]) => [...all, v],
+      [],
+    )
     .option('--secure-cookies', 'mark session cookies Secure (behind a TLS proxy)')
     .option('--max-file-mb <mebibytes>', 'maximum size of one uploaded file, in MiB', '1024')
     .option('--max-files <count>', 'maximum number of files in one upload request', '2000')
-    .option('--max-upload-mb <mebibytes>', 'maximum size of one upload request, zips counted unpacked, in MiB', '4096')
+    .option(
+      '--max-upload-mb <mebibytes>',
+      'maximum size of one upload request, zips counted unpacked, in MiB',
+      '4096',
+    )
     .option('--json', 'print the listening address as one JSON document on stdout')
     .action(async (options: ServeOptions) => {
       const config = configFrom(options);
@@ -115,17 +131,27 @@ export function registerServeCommand(program: Command): void {
         const db = openDatabase(dataPaths(config.dataDir).database);
         try {
           await createUser(db, options.initAdmin, password, 'admin');
-          new AuditLog(db).record({ action: 'user-create', detail: { created: options.initAdmin, role: 'admin', by: 'command line' } });
+          new AuditLog(db).record({
+            action: 'user-create',
+            detail: { created: options.initAdmin, role: 'admin', by: 'command line' },
+          });
         } finally {
           db.close();
         }
         process.stderr.write(`lilnet: created admin account ${options.initAdmin}\n`);
       }
       if (!LOOPBACK_HOSTS.has(config.host)) {
-        log.warn({ host: config.host }, 'listening beyond loopback: put a TLS proxy in front and use --secure-cookies');
+        log.warn(
+          { host: config.host },
+          'listening beyond loopback: put a TLS proxy in front and use --secure-cookies',
+        );
       }
       const server = await startServer(config);
-      process.stdout.write(options.json ? `${JSON.stringify({ url: server.url, dataDir: config.dataDir })}\n` : `lilnet serving on ${server.url}\n`);
+      process.stdout.write(
+        options.json
+          ? `${JSON.stringify({ url: server.url, dataDir: config.dataDir })}\n`
+          : `lilnet serving on ${server.url}\n`,
+      );
       await new Promise<void>((resolveStop) => {
         const stop = (signal: string) => {
           log.info({ signal }, 'stopping server');

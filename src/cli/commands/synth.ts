@@ -31,7 +31,9 @@ interface SynthCommandOptions {
 function number(option: string, text: string): number {
   const value = Number(text);
   if (text.trim() === '' || !Number.isFinite(value)) {
-    throw new LilnetError('INVALID_ARGUMENT', `${option} "${text}" is not a number`, { hint: `give ${option} a number` });
+    throw new LilnetError('INVALID_ARGUMENT', `${option} "${text}" is not a number`, {
+      hint: `give ${option} a number`,
+    });
   }
   return value;
 }
@@ -46,20 +48,49 @@ function list(text: string): string[] {
 export function registerSynthCommand(program: Command): void {
   program
     .command('synth')
-    .description('write a synthetic multiphase liver CT dataset (phantoms, not patient data) for tests and demos')
-    .requiredOption('--out <dir>', 'output folder (created; existing files of the same names are overwritten)')
+    .description(
+      'write a synthetic multiphase liver CT dataset (phantoms, not patient data) for tests and demos',
+    )
+    .requiredOption(
+      '--out <dir>',
+      'output folder (created; existing files of the same names are overwritten)',
+    )
     .option('--patients <n>', 'number of synthetic patients', String(SYNTH_DEFAULTS.patients))
-    .option('--seed <n>', 'random seed; the same seed and options give the same dataset', String(SYNTH_DEFAULTS.seed))
-    .option('--size <pixels>', 'columns and rows of each slice (field of view 360 mm)', String(SYNTH_DEFAULTS.size))
+    .option(
+      '--seed <n>',
+      'random seed; the same seed and options give the same dataset',
+      String(SYNTH_DEFAULTS.seed),
+    )
+    .option(
+      '--size <pixels>',
+      'columns and rows of each slice (field of view 360 mm)',
+      String(SYNTH_DEFAULTS.size),
+    )
     .option('--slices <n>', 'slices per series', String(SYNTH_DEFAULTS.slices))
     .option('--slice-thickness <mm>', 'slice spacing and thickness in mm (default: 160 mm / slices)')
     .option('--types <list>', 'lesion types to include, in equal shares', LESION_TYPES.join(','))
-    .option('--test-fraction <f>', 'share of each type\'s patients in the test/val split', String(SYNTH_DEFAULTS.testFraction))
+    .option(
+      '--test-fraction <f>',
+      "share of each type's patients in the test/val split",
+      String(SYNTH_DEFAULTS.testFraction),
+    )
     .option('--outputs <list>', `what to write: ${SYNTH_OUTPUTS.join(', ')}`, SYNTH_OUTPUTS.join(','))
-    .option('--window <width/level>', 'display window in HU for crops and detection slices, or a preset (liver, abdomen)', `${SYNTH_DEFAULTS.window.width}/${SYNTH_DEFAULTS.window.centre}`)
-    .option('--crop-margin <f>', 'crop margin on each side, as a fraction of the lesion box', String(SYNTH_DEFAULTS.cropMarginFraction))
+    .option(
+      '--window <width/level>',
+      'display window in HU for crops and detection slices, or a preset (liver, abdomen)',
+      `${SYNTH_DEFAULTS.window.width}/${SYNTH_DEFAULTS.window.centre}`,
+    )
+    .option(
+      '--crop-margin <f>',
+      'crop margin on each side, as a fraction of the lesion box',
+      String(SYNTH_DEFAULTS.cropMarginFraction),
+    )
     .option('--max-crops <n>', 'most crops per lesion and phase', String(SYNTH_DEFAULTS.maxCropsPerLesion))
-    .option('--detection-phases <list>', 'phases written as detection slices', SYNTH_DEFAULTS.detectionPhases.join(','))
+    .option(
+      '--detection-phases <list>',
+      'phases written as detection slices',
+      SYNTH_DEFAULTS.detectionPhases.join(','),
+    )
     .option('--format <png|jpg>', 'image format of crops and detection slices', SYNTH_DEFAULTS.imageFormat)
     .option('--json', 'print the summary as one JSON document')
     .action(async (options: SynthCommandOptions) => {
@@ -67,7 +98,9 @@ export function registerSynthCommand(program: Command): void {
       const types = list(options.types).map((type) => type.toLowerCase());
       const unknownType = types.find((type) => !LESION_TYPES.includes(type as LesionType));
       if (unknownType !== undefined) {
-        throw new LilnetError('INVALID_ARGUMENT', `--types: unknown lesion type "${unknownType}"`, { hint: `choose from ${LESION_TYPES.join(', ')}` });
+        throw new LilnetError('INVALID_ARGUMENT', `--types: unknown lesion type "${unknownType}"`, {
+          hint: `choose from ${LESION_TYPES.join(', ')}`,
+        });
       }
       process.stderr.write(`lilnet synth: ${SYNTHETIC_NOTICE}\n`);
       const summary = await generateSynthDataset(
@@ -77,7 +110,10 @@ export function registerSynthCommand(program: Command): void {
           seed: number('--seed', options.seed),
           size: number('--size', options.size),
           slices: number('--slices', options.slices),
-          sliceThicknessMm: options.sliceThickness === undefined ? undefined : number('--slice-thickness', options.sliceThickness),
+          sliceThicknessMm:
+            options.sliceThickness === undefined
+              ? undefined
+              : number('--slice-thickness', options.sliceThickness),
           types: types as LesionType[],
           testFraction: number('--test-fraction', options.testFraction),
           outputs: list(options.outputs) as SynthOutput[],
@@ -99,8 +135,14 @@ export function registerSynthCommand(program: Command): void {
       const lines = [
         `Synthetic dataset written to ${summary.outDir} (seed ${summary.seed}) in ${(summary.elapsedMs / 1000).toFixed(1)} s`,
         `  ${SYNTHETIC_NOTICE}`,
-        `  patients: ${summary.patients} (train ${summary.trainPatients}, test ${summary.testPatients}); by type: ${Object.entries(summary.patientsByType).map(([t, n]) => `${t} ${n}`).join(', ')}`,
-        `  lesions: ${summary.lesions}; by size: ${Object.entries(summary.lesionsBySize).map(([bin, n]) => `${bin} ${n}`).join(', ')}`,
+        `  patients: ${summary.patients} (train ${summary.trainPatients}, test ${summary.testPatients}); by type: ${Object.entries(
+          summary.patientsByType,
+        )
+          .map(([t, n]) => `${t} ${n}`)
+          .join(', ')}`,
+        `  lesions: ${summary.lesions}; by size: ${Object.entries(summary.lesionsBySize)
+          .map(([bin, n]) => `${bin} ${n}`)
+          .join(', ')}`,
         `  crops: ${summary.cropFiles} files; detection: ${summary.detectionImages} images, ${summary.detectionBoxes} boxes; DICOM: ${summary.dicomFiles} files`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);

@@ -21,10 +21,17 @@ interface TrainDetectorCliOptions {
   json?: boolean;
 }
 
-function parseNumber(text: string, option: string, check: (value: number) => boolean, expected: string): number {
+function parseNumber(
+  text: string,
+  option: string,
+  check: (value: number) => boolean,
+  expected: string,
+): number {
   const value = Number(text);
   if (!Number.isFinite(value) || !check(value)) {
-    throw new LilnetError('INVALID_ARGUMENT', `${option} "${text}" is invalid: expected ${expected}`, { hint: `see lilnet train-detector --help` });
+    throw new LilnetError('INVALID_ARGUMENT', `${option} "${text}" is invalid: expected ${expected}`, {
+      hint: `see lilnet train-detector --help`,
+    });
   }
   return value;
 }
@@ -37,7 +44,10 @@ export function registerTrainDetectorCommand(program: Command): void {
   program
     .command('train-detector')
     .description('train the lesion detector on a YOLO dataset (images/ and labels/) with libtorch')
-    .requiredOption('--data <root>', 'YOLO dataset root with images/ and labels/ (train/ and val/ subfolders, or flat)')
+    .requiredOption(
+      '--data <root>',
+      'YOLO dataset root with images/ and labels/ (train/ and val/ subfolders, or flat)',
+    )
     .requiredOption('--out <dir>', 'run folder: checkpoints, metrics.csv, curves, best.onnx')
     .option('--epochs <n>', 'epochs to train (with --resume: the new total)', String(defaults.epochs))
     .option('--batch <n>', 'images per step', String(defaults.batchSize))
@@ -46,7 +56,11 @@ export function registerTrainDetectorCommand(program: Command): void {
     .option('--size <name>', `network size: ${Object.keys(DETECTOR_SIZES).join(', ')}`, defaults.modelSize)
     .option('--seed <n>', 'seed of initialisation, data order and augmentation', String(defaults.seed))
     .option('--threads <n>', 'libtorch threads', String(defaults.threads))
-    .option('--val-fraction <f>', 'share of a flat dataset held out for validation', String(defaults.valFraction))
+    .option(
+      '--val-fraction <f>',
+      'share of a flat dataset held out for validation',
+      String(defaults.valFraction),
+    )
     .option('--mosaic <p>', 'probability of a mosaic of four images', String(defaults.mosaicProbability))
     .option('--flip <p>', 'probability of a left-right flip', String(defaults.flipProbability))
     .option('--max-images <n>', 'train on at most this many images, 0 for all', '0')
@@ -61,14 +75,24 @@ export function registerTrainDetectorCommand(program: Command): void {
         learningRate: parseNumber(options.lr, '--lr', (value) => value > 0, 'a positive number'),
         momentum: defaults.momentum,
         weightDecay: defaults.weightDecay,
-        inputSize: parseNumber(options.imgsz, '--imgsz', (value) => positiveInteger(value) && value % 32 === 0 && value >= 64, 'a multiple of 32, at least 64'),
+        inputSize: parseNumber(
+          options.imgsz,
+          '--imgsz',
+          (value) => positiveInteger(value) && value % 32 === 0 && value >= 64,
+          'a multiple of 32, at least 64',
+        ),
         modelSize: options.size,
         seed: parseNumber(options.seed, '--seed', Number.isInteger, 'an integer'),
         threads: parseNumber(options.threads, '--threads', positiveInteger, 'a positive integer'),
         valFraction: parseNumber(options.valFraction, '--val-fraction', fraction, 'a number in [0, 1]'),
         mosaicProbability: parseNumber(options.mosaic, '--mosaic', fraction, 'a number in [0, 1]'),
         flipProbability: parseNumber(options.flip, '--flip', fraction, 'a number in [0, 1]'),
-        maxTrainImages: parseNumber(options.maxImages, '--max-images', (value) => Number.isInteger(value) && value >= 0, 'a non-negative integer'),
+        maxTrainImages: parseNumber(
+          options.maxImages,
+          '--max-images',
+          (value) => Number.isInteger(value) && value >= 0,
+          'a non-negative integer',
+        ),
         resume: options.resume ?? false,
         onProgress: (line) => process.stderr.write(`${line}\n`),
       });

@@ -38,7 +38,11 @@ interface TrainCommandOptions {
 function integer(option: string, text: string, minimum: number): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < minimum) {
-    throw new LilnetError('INVALID_ARGUMENT', `${option} "${text}" is not a whole number of at least ${minimum}`, { hint: `give ${option} a whole number >= ${minimum}` });
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `${option} "${text}" is not a whole number of at least ${minimum}`,
+      { hint: `give ${option} a whole number >= ${minimum}` },
+    );
   }
   return value;
 }
@@ -46,7 +50,9 @@ function integer(option: string, text: string, minimum: number): number {
 function positive(option: string, text: string): number {
   const value = Number(text);
   if (!(value > 0) || !Number.isFinite(value)) {
-    throw new LilnetError('INVALID_ARGUMENT', `${option} "${text}" is not a positive number`, { hint: `give ${option} a number > 0` });
+    throw new LilnetError('INVALID_ARGUMENT', `${option} "${text}" is not a positive number`, {
+      hint: `give ${option} a number > 0`,
+    });
   }
   return value;
 }
@@ -64,9 +70,13 @@ function rejectSettingsOnResume(command: Command): void {
     .filter((name) => !OPTIONS_KEPT_ON_RESUME.has(name) && command.getOptionValueSource(name) === 'cli')
     .map((name) => command.options.find((option) => option.attributeName() === name)?.long ?? name);
   if (explicitOptions.length === 0) return;
-  throw new LilnetError('INVALID_ARGUMENT', `${explicitOptions.join(', ')} cannot be changed when resuming: the run keeps the settings stored in its last.ckpt`, {
-    hint: 'drop these options to continue the run as it was, or start a new run from its weights with --init <run dir>/last.ckpt --out <new dir>',
-  });
+  throw new LilnetError(
+    'INVALID_ARGUMENT',
+    `${explicitOptions.join(', ')} cannot be changed when resuming: the run keeps the settings stored in its last.ckpt`,
+    {
+      hint: 'drop these options to continue the run as it was, or start a new run from its weights with --init <run dir>/last.ckpt --out <new dir>',
+    },
+  );
 }
 
 /** Parses `full` (ResNet-50), `demo` (quarter width) or `<base width>x<b1>,<b2>,<b3>,<b4>` such as `8x1,1,1,1`. */
@@ -75,9 +85,16 @@ export function parseTrunk(text: string): ResNetTrunkConfig {
   if (text === 'demo') return DEMO_TRUNK;
   const match = /^(\d+)x(\d+),(\d+),(\d+),(\d+)$/.exec(text.trim());
   if (!match) {
-    throw new LilnetError('INVALID_ARGUMENT', `--trunk "${text}" is not full, demo or <width>x<b1>,<b2>,<b3>,<b4>`, { hint: 'for example --trunk demo, or --trunk 8x1,1,1,1 for a tiny test trunk' });
+    throw new LilnetError(
+      'INVALID_ARGUMENT',
+      `--trunk "${text}" is not full, demo or <width>x<b1>,<b2>,<b3>,<b4>`,
+      { hint: 'for example --trunk demo, or --trunk 8x1,1,1,1 for a tiny test trunk' },
+    );
   }
-  const trunk: ResNetTrunkConfig = { baseWidth: Number(match[1]), blocksPerStage: [Number(match[2]), Number(match[3]), Number(match[4]), Number(match[5])] };
+  const trunk: ResNetTrunkConfig = {
+    baseWidth: Number(match[1]),
+    blocksPerStage: [Number(match[2]), Number(match[3]), Number(match[4]), Number(match[5])],
+  };
   validateTrunkConfig(trunk);
   return trunk;
 }
@@ -95,9 +112,17 @@ export function parseTask(text: string): TaskName {
 export function registerTrainCommand(program: Command): void {
   program
     .command('train')
-    .description('train a LiLNet or ResNet-50 classifier on lesion crops in the authors\' layout (paper recipe by default)')
-    .option('--task <task>', `classification task: ${TASK_NAMES.join(', ')} (bm: benign/malignant, malignant: HCC/ICC/MET, benign: FNH/HEM/CYST)`)
-    .option('--data <root>', 'dataset root: <root>/<patient>/{CT,AP,PVP}/*.png|bmp|jpg and <task>_train.csv / _test.csv')
+    .description(
+      "train a LiLNet or ResNet-50 classifier on lesion crops in the authors' layout (paper recipe by default)",
+    )
+    .option(
+      '--task <task>',
+      `classification task: ${TASK_NAMES.join(', ')} (bm: benign/malignant, malignant: HCC/ICC/MET, benign: FNH/HEM/CYST)`,
+    )
+    .option(
+      '--data <root>',
+      'dataset root: <root>/<patient>/{CT,AP,PVP}/*.png|bmp|jpg and <task>_train.csv / _test.csv',
+    )
     .option('--phases <list>', 'phases whose crops are samples (AP, PVP, NC)', DEFAULT_CROP_PHASES.join(','))
     .option('--epochs <n>', 'training epochs', '50')
     .option('--lr <rate>', 'initial learning rate of SGD (momentum 0.9, weight decay 1e-4)', '0.01')
@@ -105,13 +130,24 @@ export function registerTrainCommand(program: Command): void {
     .option('--batch <n>', 'training batch size', '128')
     .option('--eval-batch <n>', 'validation batch size', '512')
     .option('--model <name>', 'lilnet or resnet50 (the plain baseline)', 'lilnet')
-    .option('--trunk <trunk>', 'full (ResNet-50), demo (quarter width) or <width>x<b1>,<b2>,<b3>,<b4>', 'full')
+    .option(
+      '--trunk <trunk>',
+      'full (ResNet-50), demo (quarter width) or <width>x<b1>,<b2>,<b3>,<b4>',
+      'full',
+    )
     .option('--input-size <pixels>', 'side of the model input (224 in the paper)', '224')
     .option('--seed <n>', 'seed of initialisation, data order and augmentation', '1')
     .option('--train-csv <file>', 'training CSV (default <root>/<task stem>_train.csv)')
     .option('--val-csv <file>', 'validation CSV (default <root>/<task stem>_test.csv when present)')
-    .option('--val-fraction <f>', 'share of training patients held out for validation when there is no validation CSV', '0.2')
-    .option('--init <checkpoint>', 'start from weights: the authors\' .pth.tar, a PyTorch state dict or a lilnet .ckpt')
+    .option(
+      '--val-fraction <f>',
+      'share of training patients held out for validation when there is no validation CSV',
+      '0.2',
+    )
+    .option(
+      '--init <checkpoint>',
+      "start from weights: the authors' .pth.tar, a PyTorch state dict or a lilnet .ckpt",
+    )
     .option('--resume <run dir>', 'continue an interrupted run from its last.ckpt')
     .option('--out <run dir>', 'run folder for config.json, metrics.jsonl, curves and checkpoints')
     .option('--threads <n>', 'libtorch CPU threads (0: libtorch chooses)', '0')
@@ -120,16 +156,34 @@ export function registerTrainCommand(program: Command): void {
     .action(async (options: TrainCommandOptions, command: Command) => {
       if (options.resume) rejectSettingsOnResume(command);
       const runDir = options.resume ?? options.out;
-      if (!runDir) throw new LilnetError('INVALID_ARGUMENT', 'no run folder given', { hint: 'pass --out <run dir> for a new run or --resume <run dir>' });
-      if (!options.data) throw new LilnetError('INVALID_ARGUMENT', 'no dataset given', { hint: 'pass --data <root> of the crop layout' });
-      if (!options.resume && !options.task) throw new LilnetError('INVALID_ARGUMENT', 'no task given', { hint: `pass --task ${TASK_NAMES.join('|')}` });
+      if (!runDir)
+        throw new LilnetError('INVALID_ARGUMENT', 'no run folder given', {
+          hint: 'pass --out <run dir> for a new run or --resume <run dir>',
+        });
+      if (!options.data)
+        throw new LilnetError('INVALID_ARGUMENT', 'no dataset given', {
+          hint: 'pass --data <root> of the crop layout',
+        });
+      if (!options.resume && !options.task)
+        throw new LilnetError('INVALID_ARGUMENT', 'no task given', {
+          hint: `pass --task ${TASK_NAMES.join('|')}`,
+        });
       if (options.model !== 'lilnet' && options.model !== 'resnet50') {
-        throw new LilnetError('INVALID_ARGUMENT', `--model "${options.model}" is not lilnet or resnet50`, { hint: 'use --model lilnet or --model resnet50' });
+        throw new LilnetError('INVALID_ARGUMENT', `--model "${options.model}" is not lilnet or resnet50`, {
+          hint: 'use --model lilnet or --model resnet50',
+        });
       }
-      const milestones = options.schedule.trim() === '' ? [] : options.schedule.split(',').map((part) => integer('--schedule', part.trim(), 1));
+      const milestones =
+        options.schedule.trim() === ''
+          ? []
+          : options.schedule.split(',').map((part) => integer('--schedule', part.trim(), 1));
       const validationFraction = Number(options.valFraction);
       if (!(validationFraction >= 0 && validationFraction < 1)) {
-        throw new LilnetError('INVALID_ARGUMENT', `--val-fraction "${options.valFraction}" is not in [0, 1)`, { hint: 'for example --val-fraction 0.2' });
+        throw new LilnetError(
+          'INVALID_ARGUMENT',
+          `--val-fraction "${options.valFraction}" is not in [0, 1)`,
+          { hint: 'for example --val-fraction 0.2' },
+        );
       }
       const config: TrainConfig = {
         task: parseTask(options.task ?? 'bm'),
@@ -154,7 +208,9 @@ export function registerTrainCommand(program: Command): void {
       };
       // Checkpoints are written atomically at the end of each epoch, so stopping here loses only the epoch in progress.
       const onInterrupt = () => {
-        process.stderr.write(`\nlilnet train: interrupted; continue with: lilnet train --resume ${runDir} --data ${options.data}\n`);
+        process.stderr.write(
+          `\nlilnet train: interrupted; continue with: lilnet train --resume ${runDir} --data ${options.data}\n`,
+        );
         process.exit(130);
       };
       process.once('SIGINT', onInterrupt);

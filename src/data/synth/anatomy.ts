@@ -67,10 +67,17 @@ export function sampleAnatomy(rng: Rng, extentMm: number): Anatomy {
     semiAxes: [bodyA * rng.uniform(0.5, 0.58), bodyB * rng.uniform(0.68, 0.78)] as [number, number],
     zTopMm: liverTop,
     zBottomMm: liverBottom,
-    harmonics: [2, 3, 4].map((order) => ({ order, amplitude: rng.uniform(0.02, 0.06), phaseRad: rng.uniform(0, 2 * Math.PI) })),
+    harmonics: [2, 3, 4].map((order) => ({
+      order,
+      amplitude: rng.uniform(0.02, 0.06),
+      phaseRad: rng.uniform(0, 2 * Math.PI),
+    })),
   };
   const leftLobe: Organ = {
-    centre: [liver.centre[0] + liver.semiAxes[0] * rng.uniform(0.75, 0.95), liver.centre[1] - liver.semiAxes[1] * 0.45],
+    centre: [
+      liver.centre[0] + liver.semiAxes[0] * rng.uniform(0.75, 0.95),
+      liver.centre[1] - liver.semiAxes[1] * 0.45,
+    ],
     semiAxes: [bodyA * rng.uniform(0.25, 0.35), bodyB * rng.uniform(0.22, 0.3)],
     zTopMm: liverTop,
     zBottomMm: liverTop + (liverBottom - liverTop) * rng.uniform(0.45, 0.65),
@@ -82,7 +89,10 @@ export function sampleAnatomy(rng: Rng, extentMm: number): Anatomy {
     zBottomMm: extentMm * rng.uniform(0.5, 0.65),
   };
   const stomach = {
-    centre: [bodyA * rng.uniform(0.2, 0.35), body.centre[1] - bodyB * rng.uniform(0.3, 0.45)] as [number, number],
+    centre: [bodyA * rng.uniform(0.2, 0.35), body.centre[1] - bodyB * rng.uniform(0.3, 0.45)] as [
+      number,
+      number,
+    ],
     semiAxes: [rng.uniform(30, 45), rng.uniform(22, 32)] as [number, number],
     zTopMm: extentMm * rng.uniform(-0.05, 0.05),
     zBottomMm: extentMm * rng.uniform(0.35, 0.5),
@@ -107,7 +117,11 @@ export function sampleAnatomy(rng: Rng, extentMm: number): Anatomy {
   }
   const vessels: Vessel[] = [];
   const liverMid = (liverTop + liverBottom) / 2;
-  const hilum: [number, number, number] = [liver.centre[0] + liver.semiAxes[0] * 0.45, liver.centre[1] + liver.semiAxes[1] * 0.2, liverMid];
+  const hilum: [number, number, number] = [
+    liver.centre[0] + liver.semiAxes[0] * 0.45,
+    liver.centre[1] + liver.semiAxes[1] * 0.2,
+    liverMid,
+  ];
   for (let i = 0; i < rng.int(5, 8); i++) {
     const angle = rng.uniform(0, 2 * Math.PI);
     const reach = rng.uniform(0.4, 0.8);
@@ -137,7 +151,8 @@ export function sampleAnatomy(rng: Rng, extentMm: number): Anatomy {
     });
   }
   const ribAngles: number[] = [];
-  for (let angle = 0.15; angle < Math.PI - 0.1; angle += rng.uniform(0.3, 0.4)) ribAngles.push(angle, Math.PI + angle);
+  for (let angle = 0.15; angle < Math.PI - 0.1; angle += rng.uniform(0.3, 0.4))
+    ribAngles.push(angle, Math.PI + angle);
   return {
     body,
     subcutaneousFatMm: rng.uniform(8, 30),
@@ -149,7 +164,10 @@ export function sampleAnatomy(rng: Rng, extentMm: number): Anatomy {
     kidneys,
     bowel,
     spine: { centre: [body.centre[0], spineY], radiusMm: rng.uniform(17, 22) },
-    aorta: { centre: [body.centre[0] + rng.uniform(12, 22), spineY - rng.uniform(30, 38)], radiusMm: rng.uniform(10, 13) },
+    aorta: {
+      centre: [body.centre[0] + rng.uniform(12, 22), spineY - rng.uniform(30, 38)],
+      radiusMm: rng.uniform(10, 13),
+    },
     ivc: { centre: ivcCentre, semiAxes: [rng.uniform(11, 15), rng.uniform(8, 11)] },
     ribAngles,
     vessels,

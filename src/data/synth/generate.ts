@@ -21,7 +21,14 @@ import { cropGrey, writeGreyImage } from './image-file.ts';
 import { resolveSynthOptions, type SynthOptions } from './options.ts';
 import { FIELD_OF_VIEW_MM, depthToSlice, samplePatient, type SynthPatient } from './patient.ts';
 import { pixelToMm, renderRegion, renderSlicePhases } from './render.ts';
-import { crossSectionFraction, lesionTruth, sizeBinOf, type LesionTruth, type PixelBox, type SizeBin } from './truth.ts';
+import {
+  crossSectionFraction,
+  lesionTruth,
+  sizeBinOf,
+  type LesionTruth,
+  type PixelBox,
+  type SizeBin,
+} from './truth.ts';
 import { SYNTH_PHASES, type SynthPhase } from './tissue.ts';
 
 const log = moduleLogger('data.synth');
@@ -110,12 +117,15 @@ function planPatient(patient: SynthPatient, split: Split, options: SynthOptions)
   const positive = new Set<number>();
   patient.lesions.forEach((lesion, i) => {
     for (const box of truths[i].boxes.NC) {
-      if (crossSectionFraction(patient, lesion, box.slice) >= DETECTION_MIN_CROSS_SECTION) positive.add(box.slice);
+      if (crossSectionFraction(patient, lesion, box.slice) >= DETECTION_MIN_CROSS_SECTION)
+        positive.add(box.slice);
     }
   });
   const negatives: number[] = [];
   for (let slice = 0; slice < patient.geometry.slices; slice++) {
-    const touched = truths.some((truth) => SYNTH_PHASES.some((phase) => truth.boxes[phase].some((box) => box.slice === slice)));
+    const touched = truths.some((truth) =>
+      SYNTH_PHASES.some((phase) => truth.boxes[phase].some((box) => box.slice === slice)),
+    );
     if (!touched) negatives.push(slice);
   }
   const rng = new Rng(hashSeed(patient.seed, 0xb6));
@@ -164,7 +174,8 @@ async function writePatient(plan: PatientPlan, options: SynthOptions, counters: 
   const volumes = new Map<SynthPhase, Float32Array>();
   if (wantDicom) for (const phase of phases) volumes.set(phase, new Float32Array(size * size * slices));
   for (const phase of phases) {
-    if (cropsIn(phase)) await mkdir(join(options.outDir, 'crops', patient.id, CROP_FOLDERS[phase]!), { recursive: true });
+    if (cropsIn(phase))
+      await mkdir(join(options.outDir, 'crops', patient.id, CROP_FOLDERS[phase]!), { recursive: true });
   }
   const cropSliceSet = new Set(plan.cropSlices.flat());
   const needed = new Set<number>([...cropSliceSet, ...(wantDetection ? plan.detectionSlices : [])]);
@@ -172,7 +183,9 @@ async function writePatient(plan: PatientPlan, options: SynthOptions, counters: 
 
   // Slice by slice, so that one anatomy pass serves every phase that needs the whole slice.
   for (const slice of [...needed].sort((a, b) => a - b)) {
-    const wholePhases = phases.filter((phase) => wantDicom || (detectionIn(phase) && plan.detectionSlices.includes(slice)));
+    const wholePhases = phases.filter(
+      (phase) => wantDicom || (detectionIn(phase) && plan.detectionSlices.includes(slice)),
+    );
     const wholeImages = wholePhases.length > 0 ? renderSlicePhases(patient, wholePhases, slice) : [];
     const writes: Promise<void>[] = [];
     for (const phase of phases) {
@@ -189,7 +202,10 @@ async function writePatient(plan: PatientPlan, options: SynthOptions, counters: 
           // Without a whole slice at hand, only the crop is rendered; its pixels equal the whole slice's.
           const pixels = grey
             ? cropGrey(grey, size, x0, y0, side, side)
-            : applyWindow(renderRegion(patient, phase, slice, { x0, y0, x1: x0 + side, y1: y0 + side }), options.window);
+            : applyWindow(
+                renderRegion(patient, phase, slice, { x0, y0, x1: x0 + side, y1: y0 + side }),
+                options.window,
+              );
           const name = `IMG-${String(SERIES_NUMBERS[phase]).padStart(4, '0')}-${String(slice + 1).padStart(5, '0')}_${lesionIndex}.${options.imageFormat}`;
           const path = join(options.outDir, 'crops', patient.id, CROP_FOLDERS[phase]!, name);
           writes.push(writeGreyImage(path, pixels, side, side, options.imageFormat));
@@ -210,20 +226,51 @@ async function writePatient(plan: PatientPlan, options: SynthOptions, counters: 
           const h = (box.y1 - box.y0) / size;
           lines.push(`0 ${xc.toFixed(6)} ${yc.toFixed(6)} ${w.toFixed(6)} ${h.toFixed(6)}`);
           counters.manifestRows.push(
-            [`${stem}.${options.imageFormat}`, detectionSplit, patient.id, phase, slice, lines.length - 1, lesionIndex, truth.type, truth.diameterMm, truth.sizeBin, xc.toFixed(6), yc.toFixed(6), w.toFixed(6), h.toFixed(6)].join(','),
+            [
+              `${stem}.${options.imageFormat}`,
+              detectionSplit,
+              patient.id,
+              phase,
+              slice,
+              lines.length - 1,
+              lesionIndex,
+              truth.type,
+              truth.diameterMm,
+              truth.sizeBin,
+              xc.toFixed(6),
+              yc.toFixed(6),
+              w.toFixed(6),
+              h.toFixed(6),
+            ].join(','),
           );
         });
         counters.detectionBoxes += lines.length;
         counters.detectionImages++;
-        writes.push(writeGreyImage(join(options.outDir, 'detection', 'images', detectionSplit, `${stem}.${options.imageFormat}`), grey, size, size, options.imageFormat));
-        writes.push(writeFile(join(options.outDir, 'detection', 'labels', detectionSplit, `${stem}.txt`), lines.length > 0 ? `${lines.join('\n')}\n` : ''));
+        writes.push(
+          writeGreyImage(
+            join(options.outDir, 'detection', 'images', detectionSplit, `${stem}.${options.imageFormat}`),
+            grey,
+            size,
+            size,
+            options.imageFormat,
+          ),
+        );
+        writes.push(
+          writeFile(
+            join(options.outDir, 'detection', 'labels', detectionSplit, `${stem}.txt`),
+            lines.length > 0 ? `${lines.join('\n')}\n` : '',
+          ),
+        );
       }
     }
     await Promise.all(writes);
   }
 
   for (const [phase, volume] of volumes) {
-    const files = await writeCtSeriesDicom(join(options.outDir, 'cases', patient.id, phase), dicomInput(patient, phase, volume, options));
+    const files = await writeCtSeriesDicom(
+      join(options.outDir, 'cases', patient.id, phase),
+      dicomInput(patient, phase, volume, options),
+    );
     counters.dicomFiles += files.length;
   }
 
@@ -235,7 +282,11 @@ async function writePatient(plan: PatientPlan, options: SynthOptions, counters: 
     seed: patient.seed,
     split: plan.split,
     lesionType: patient.lesionType,
-    labels: Object.fromEntries((Object.keys(TASKS) as TaskName[]).filter((task) => TASKS[task].lesionTypes.includes(patient.lesionType)).map((task) => [task, taskCodeOf(task, patient.lesionType)])),
+    labels: Object.fromEntries(
+      (Object.keys(TASKS) as TaskName[])
+        .filter((task) => TASKS[task].lesionTypes.includes(patient.lesionType))
+        .map((task) => [task, taskCodeOf(task, patient.lesionType)]),
+    ),
     geometry: {
       columns: size,
       rows: size,
@@ -243,7 +294,8 @@ async function writePatient(plan: PatientPlan, options: SynthOptions, counters: 
       pixelSpacingMm: patient.geometry.pixelSpacingMm,
       sliceThicknessMm: patient.geometry.sliceThicknessMm,
       fieldOfViewMm: FIELD_OF_VIEW_MM,
-      coordinates: 'centreMm: x to the image right, y to the image bottom, from the image centre; centreMm[2] is the depth below the top slice; slice 0 is the most caudal. Boxes: pixel columns [x0, x1), rows [y0, y1).',
+      coordinates:
+        'centreMm: x to the image right, y to the image bottom, from the image centre; centreMm[2] is the depth below the top slice; slice 0 is the most caudal. Boxes: pixel columns [x0, x1), rows [y0, y1).',
     },
     phases: SYNTH_PHASES,
     phaseDelayS: PHASE_DELAY_S,
@@ -252,7 +304,10 @@ async function writePatient(plan: PatientPlan, options: SynthOptions, counters: 
     lesions: plan.truths,
   };
   await mkdir(join(options.outDir, 'cases', patient.id), { recursive: true });
-  await writeFile(join(options.outDir, 'cases', patient.id, 'truth.json'), `${JSON.stringify(truthDocument, null, 1)}\n`);
+  await writeFile(
+    join(options.outDir, 'cases', patient.id, 'truth.json'),
+    `${JSON.stringify(truthDocument, null, 1)}\n`,
+  );
 }
 
 function dicomInput(patient: SynthPatient, phase: SynthPhase, volume: Float32Array, options: SynthOptions) {
@@ -271,9 +326,21 @@ function dicomInput(patient: SynthPatient, phase: SynthPhase, volume: Float32Arr
     pixelSpacingMm: [pixelSpacingMm, pixelSpacingMm] as [number, number],
     sliceSpacingMm: sliceThicknessMm,
     // Slice 0 is the most caudal; positions rise along the slice normal (+z in LPS, towards the head).
-    originMm: [pixelToMm(0, size, pixelSpacingMm), pixelToMm(0, size, pixelSpacingMm), 0] as [number, number, number],
+    originMm: [pixelToMm(0, size, pixelSpacingMm), pixelToMm(0, size, pixelSpacingMm), 0] as [
+      number,
+      number,
+      number,
+    ],
     orientation: [1, 0, 0, 0, 1, 0] as [number, number, number, number, number, number],
-    imagePositionsMm: Array.from({ length: slices }, (_, z) => [pixelToMm(0, size, pixelSpacingMm), pixelToMm(0, size, pixelSpacingMm), z * sliceThicknessMm] as [number, number, number]),
+    imagePositionsMm: Array.from(
+      { length: slices },
+      (_, z) =>
+        [pixelToMm(0, size, pixelSpacingMm), pixelToMm(0, size, pixelSpacingMm), z * sliceThicknessMm] as [
+          number,
+          number,
+          number,
+        ],
+    ),
     studyInstanceUid: uidFromName(`${studyKey}:study`),
     seriesInstanceUid: uidFromName(`${studyKey}:${phase}:series`),
     frameOfReferenceUid: uidFromName(`${studyKey}:${phase}:frame`),
@@ -317,7 +384,13 @@ export async function generateSynthDataset(
       await mkdir(join(options.outDir, 'detection', 'labels', split), { recursive: true });
     }
   }
-  const counters: Counters = { cropFiles: 0, detectionImages: 0, detectionBoxes: 0, dicomFiles: 0, manifestRows: [] };
+  const counters: Counters = {
+    cropFiles: 0,
+    detectionImages: 0,
+    detectionBoxes: 0,
+    dicomFiles: 0,
+    manifestRows: [],
+  };
   const plans: PatientPlan[] = [];
   const lesionsBySize: Record<SizeBin, number> = { '<1cm': 0, '1-3cm': 0, '3-5cm': 0, '>5cm': 0 };
   for (let index = 0; index < options.patients; index++) {
@@ -333,13 +406,20 @@ export async function generateSynthDataset(
   if (options.outputs.includes('crops')) {
     for (const task of Object.keys(TASKS) as TaskName[]) {
       for (const split of ['train', 'test'] as Split[]) {
-        await writeFile(join(options.outDir, 'crops', `${TASKS[task].csvStem}_${split}.csv`), csvLines(plans, task, split));
+        await writeFile(
+          join(options.outDir, 'crops', `${TASKS[task].csvStem}_${split}.csv`),
+          csvLines(plans, task, split),
+        );
       }
     }
   }
   if (options.outputs.includes('detection')) {
-    const header = 'image,split,patient,phase,slice,box,lesion,type,diameter_mm,size_bin,x_center,y_center,width,height';
-    await writeFile(join(options.outDir, 'detection', 'manifest.csv'), `${[header, ...counters.manifestRows].join('\n')}\n`);
+    const header =
+      'image,split,patient,phase,slice,box,lesion,type,diameter_mm,size_bin,x_center,y_center,width,height';
+    await writeFile(
+      join(options.outDir, 'detection', 'manifest.csv'),
+      `${[header, ...counters.manifestRows].join('\n')}\n`,
+    );
     await writeFile(
       join(options.outDir, 'detection', 'data.yaml'),
       `# ${SYNTHETIC_NOTICE}\npath: .\ntrain: images/train\nval: images/val\nnames:\n  0: lesion\n`,
@@ -364,8 +444,14 @@ export async function generateSynthDataset(
     elapsedMs: Math.round(performance.now() - started),
   };
   const { elapsedMs: _elapsed, ...reproducible } = summary;
-  await writeFile(join(options.outDir, 'synth.json'), `${JSON.stringify({ ...reproducible, options: { ...options, outDir: undefined } }, null, 2)}\n`);
-  await writeFile(join(options.outDir, 'README.txt'), `${SYNTHETIC_NOTICE}\n\nLayout: crops/ (classification crops and CSV files), detection/ (YOLO), cases/ (DICOM series and truth.json per patient).\n`);
+  await writeFile(
+    join(options.outDir, 'synth.json'),
+    `${JSON.stringify({ ...reproducible, options: { ...options, outDir: undefined } }, null, 2)}\n`,
+  );
+  await writeFile(
+    join(options.outDir, 'README.txt'),
+    `${SYNTHETIC_NOTICE}\n\nLayout: crops/ (classification crops and CSV files), detection/ (YOLO), cases/ (DICOM series and truth.json per patient).\n`,
+  );
   log.info({ patients: summary.patients, elapsedMs: summary.elapsedMs }, 'synthetic dataset written');
   return summary;
 }

@@ -84,8 +84,22 @@ const SIZE_BIN_WEIGHTS: Record<LesionType, number[]> = {
   cyst: [3, 4, 2, 1],
 };
 
-const LOBULATION: Record<LesionType, number> = { hcc: 0.05, icc: 0.14, met: 0.09, fnh: 0.08, hem: 0.06, cyst: 0.025 };
-const MARGIN_WIDTH_MM: Record<LesionType, number> = { hcc: 1.2, icc: 3, met: 2.2, fnh: 1.2, hem: 0.9, cyst: 0.4 };
+const LOBULATION: Record<LesionType, number> = {
+  hcc: 0.05,
+  icc: 0.14,
+  met: 0.09,
+  fnh: 0.08,
+  hem: 0.06,
+  cyst: 0.025,
+};
+const MARGIN_WIDTH_MM: Record<LesionType, number> = {
+  hcc: 1.2,
+  icc: 3,
+  met: 2.2,
+  fnh: 1.2,
+  hem: 0.9,
+  cyst: 0.4,
+};
 
 function pickWeighted(rng: Rng, weights: number[]): number {
   const total = weights.reduce((sum, w) => sum + w, 0);
@@ -117,7 +131,11 @@ export function sampleLesionShape(
   const harmonics: LobeHarmonic[] = [];
   const lobulation = LOBULATION[type];
   for (let order = 2; order <= 5; order++) {
-    harmonics.push({ order, amplitude: lobulation * rng.uniform(0.2, 1) / (order - 1), phaseRad: rng.uniform(0, 2 * Math.PI) });
+    harmonics.push({
+      order,
+      amplitude: (lobulation * rng.uniform(0.2, 1)) / (order - 1),
+      phaseRad: rng.uniform(0, 2 * Math.PI),
+    });
   }
   const lobeMax = harmonics.reduce((sum, h) => sum + h.amplitude, 0);
   const major = radius / (1 + lobeMax);
@@ -137,7 +155,8 @@ export function sampleLesionShape(
   if (type === 'fnh' && diameterMm > 25 && rng.bernoulli(0.6)) {
     const spokes = rng.int(3, 6);
     const start = rng.uniform(0, 2 * Math.PI);
-    for (let i = 0; i < spokes; i++) features.scarSpokesRad.push(start + (2 * Math.PI * i) / spokes + rng.normal(0, 0.2));
+    for (let i = 0; i < spokes; i++)
+      features.scarSpokesRad.push(start + (2 * Math.PI * i) / spokes + rng.normal(0, 0.2));
   }
   if (type === 'hem') {
     features.flashFilling = diameterMm < 15 && rng.bernoulli(0.3);
@@ -192,7 +211,12 @@ function angularDistance(a: number, b: number): number {
  * Attenuation in HU of a lesion at a point inside it, for one phase and patient. `liverHu` is the patient's
  * liver value in that phase, which several types are defined against (washout, iso-attenuation).
  */
-export function lesionHu(lesion: SynthLesion, phase: SynthPhase, point: LesionPoint, profile: EnhancementProfile): number {
+export function lesionHu(
+  lesion: SynthLesion,
+  phase: SynthPhase,
+  point: LesionPoint,
+  profile: EnhancementProfile,
+): number {
   const { rho } = point;
   const f = lesion.features;
   const j = f.jitterHu;
@@ -215,7 +239,12 @@ export function lesionHu(lesion: SynthLesion, phase: SynthPhase, point: LesionPo
       const mosaic = (phase === 'AP' ? 16 : phase === 'NC' ? 5 : 9) * texture;
       let value = body[phase] + mosaic;
       if (f.capsule && rho > 0.9) {
-        const capsule: Record<SynthPhase, number> = { NC: liver - 8, AP: liver - 4, PVP: liver + 22, DP: liver + 26 };
+        const capsule: Record<SynthPhase, number> = {
+          NC: liver - 8,
+          AP: liver - 4,
+          PVP: liver + 22,
+          DP: liver + 26,
+        };
         value = capsule[phase] + 3 * j[5];
       }
       return value;
@@ -233,7 +262,12 @@ export function lesionHu(lesion: SynthLesion, phase: SynthPhase, point: LesionPo
       if (rho < f.necrosisRho) return 18 + 5 * j[0] + 3 * texture;
       const rim = smoothstep(0.55, 0.75, rho);
       const centre: Record<SynthPhase, number> = { NC: 36, AP: 46, PVP: 58, DP: 62 };
-      const periphery: Record<SynthPhase, number> = { NC: 40, AP: liver + 12, PVP: liver - 12, DP: liver - 14 };
+      const periphery: Record<SynthPhase, number> = {
+        NC: 40,
+        AP: liver + 12,
+        PVP: liver - 12,
+        DP: liver - 14,
+      };
       const value = centre[phase] + (periphery[phase] - centre[phase]) * rim;
       return value + 4 * j[1] + 6 * texture;
     }
@@ -247,11 +281,19 @@ export function lesionHu(lesion: SynthLesion, phase: SynthPhase, point: LesionPo
       };
       let value = body[phase] + 3 * texture;
       if (f.scarSpokesRad.length > 0) {
-        const scar: Record<SynthPhase, number> = { NC: liver - 20, AP: liver - 10, PVP: liver - 16, DP: liver + 14 };
+        const scar: Record<SynthPhase, number> = {
+          NC: liver - 20,
+          AP: liver - 10,
+          PVP: liver - 16,
+          DP: liver + 14,
+        };
         let scarWeight = 1 - smoothstep(0.1, 0.18, rho);
         for (const spoke of f.scarSpokesRad) {
           const across = angularDistance(point.angle, spoke) * rho;
-          scarWeight = Math.max(scarWeight, (1 - smoothstep(0.025, 0.05, across)) * (1 - smoothstep(0.45, 0.7, rho)));
+          scarWeight = Math.max(
+            scarWeight,
+            (1 - smoothstep(0.025, 0.05, across)) * (1 - smoothstep(0.45, 0.7, rho)),
+          );
         }
         value = value + (scar[phase] - value) * scarWeight;
       }
@@ -264,7 +306,12 @@ export function lesionHu(lesion: SynthLesion, phase: SynthPhase, point: LesionPo
       const unfilled = 40 + 3 * j[0] + 3 * texture;
       if (rho < f.cleftRho) return 30 + 3 * j[1] + 3 * texture;
       if (f.flashFilling) {
-        const flash: Record<SynthPhase, number> = { NC: unfilled, AP: 0.8 * bloodPool, PVP: 0.95 * portal, DP: 0.95 * tissueHu('aorta', 'DP', profile) };
+        const flash: Record<SynthPhase, number> = {
+          NC: unfilled,
+          AP: 0.8 * bloodPool,
+          PVP: 0.95 * portal,
+          DP: 0.95 * tissueHu('aorta', 'DP', profile),
+        };
         return flash[phase] + 5 * texture;
       }
       if (phase === 'NC') return unfilled;

@@ -67,7 +67,8 @@ export function resolveSynthOptions(partial: Partial<SynthOptions> & { outDir: s
     seed: partial.seed ?? SYNTH_DEFAULTS.seed,
     size: partial.size ?? SYNTH_DEFAULTS.size,
     slices: partial.slices ?? SYNTH_DEFAULTS.slices,
-    sliceThicknessMm: partial.sliceThicknessMm ?? DEFAULT_EXTENT_MM / (partial.slices ?? SYNTH_DEFAULTS.slices),
+    sliceThicknessMm:
+      partial.sliceThicknessMm ?? DEFAULT_EXTENT_MM / (partial.slices ?? SYNTH_DEFAULTS.slices),
     types: partial.types ?? [...LESION_TYPES],
     testFraction: partial.testFraction ?? SYNTH_DEFAULTS.testFraction,
     outputs: partial.outputs ?? [...SYNTH_DEFAULTS.outputs],
@@ -83,7 +84,11 @@ export function resolveSynthOptions(partial: Partial<SynthOptions> & { outDir: s
   }
   if (!Number.isInteger(options.seed)) throw invalid('seed', options.seed, 'give --seed as a whole number');
   if (!Number.isInteger(options.size) || options.size < 64 || options.size > 1024) {
-    throw invalid('image size', options.size, 'give --size in pixels from 64 to 1024 (512 is the clinical norm)');
+    throw invalid(
+      'image size',
+      options.size,
+      'give --size in pixels from 64 to 1024 (512 is the clinical norm)',
+    );
   }
   if (!Number.isInteger(options.slices) || options.slices < 4 || options.slices > 512) {
     throw invalid('slice count', options.slices, 'give --slices from 4 to 512');
@@ -95,19 +100,31 @@ export function resolveSynthOptions(partial: Partial<SynthOptions> & { outDir: s
     throw invalid('lesion types', options.types.join(','), `choose from ${LESION_TYPES.join(', ')}`);
   }
   if (!(options.testFraction >= 0 && options.testFraction < 1)) {
-    throw invalid('test fraction', options.testFraction, 'give --test-fraction from 0 up to (not including) 1');
+    throw invalid(
+      'test fraction',
+      options.testFraction,
+      'give --test-fraction from 0 up to (not including) 1',
+    );
   }
   if (options.outputs.length === 0 || options.outputs.some((output) => !SYNTH_OUTPUTS.includes(output))) {
     throw invalid('outputs', options.outputs.join(','), `choose one or more of ${SYNTH_OUTPUTS.join(', ')}`);
   }
-  if (!(options.window.width >= 1)) throw invalid('window', options.window, 'give --window as width/level in HU with width >= 1');
+  if (!(options.window.width >= 1))
+    throw invalid('window', options.window, 'give --window as width/level in HU with width >= 1');
   if (!(options.cropMarginFraction >= 0 && options.cropMarginFraction <= 2)) {
     throw invalid('crop margin', options.cropMarginFraction, 'give --crop-margin as a fraction from 0 to 2');
   }
   if (!Number.isInteger(options.maxCropsPerLesion) || options.maxCropsPerLesion < 1) {
-    throw invalid('crops per lesion', options.maxCropsPerLesion, 'give --max-crops as a whole number of at least 1');
+    throw invalid(
+      'crops per lesion',
+      options.maxCropsPerLesion,
+      'give --max-crops as a whole number of at least 1',
+    );
   }
-  if (options.detectionPhases.length === 0 || options.detectionPhases.some((p) => !['NC', 'AP', 'PVP', 'DP'].includes(p))) {
+  if (
+    options.detectionPhases.length === 0 ||
+    options.detectionPhases.some((p) => !['NC', 'AP', 'PVP', 'DP'].includes(p))
+  ) {
     throw invalid('detection phases', options.detectionPhases.join(','), 'choose from NC, AP, PVP, DP');
   }
   if (!(options.backgroundFraction >= 0 && options.backgroundFraction <= 10)) {

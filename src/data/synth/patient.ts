@@ -70,7 +70,11 @@ function lesionCountFor(rng: Rng, type: LesionType): number {
   }
 }
 
-function placeLesion(rng: Rng, patient: Pick<SynthPatient, 'anatomy' | 'geometry'>, diameterMm: number): [number, number, number] {
+function placeLesion(
+  rng: Rng,
+  patient: Pick<SynthPatient, 'anatomy' | 'geometry'>,
+  diameterMm: number,
+): [number, number, number] {
   const { anatomy, geometry } = patient;
   const liver = anatomy.liver;
   const extent = liver.zBottomMm - liver.zTopMm;
@@ -78,14 +82,20 @@ function placeLesion(rng: Rng, patient: Pick<SynthPatient, 'anatomy' | 'geometry
   const zWanted = liver.zTopMm + extent * rng.uniform(0.25, 0.6);
   const sliceIndex = Math.min(geometry.slices - 1, Math.max(0, Math.round(depthToSlice(geometry, zWanted))));
   // Keep the centre close to a slice centre, so that even a 5 mm lesion shows on at least one slice.
-  const z = sliceDepthMm(geometry, sliceIndex) + rng.uniform(-0.3, 0.3) * Math.min(geometry.sliceThicknessMm / 2, radius);
+  const z =
+    sliceDepthMm(geometry, sliceIndex) +
+    rng.uniform(-0.3, 0.3) * Math.min(geometry.sliceThicknessMm / 2, radius);
   const scale = Math.max(organScale(liver, z), 0.5);
   const angle = rng.uniform(0, 2 * Math.PI);
   const a = liver.semiAxes[0] * scale * liverMarginScale(anatomy, angle);
   const b = liver.semiAxes[1] * scale * liverMarginScale(anatomy, angle);
   const room = 1 - (radius + 6) / Math.min(a, b);
   const fraction = room > 0 ? rng.uniform(0, room) : 0;
-  return [liver.centre[0] + Math.cos(angle) * a * fraction, liver.centre[1] + Math.sin(angle) * b * fraction, z];
+  return [
+    liver.centre[0] + Math.cos(angle) * a * fraction,
+    liver.centre[1] + Math.sin(angle) * b * fraction,
+    z,
+  ];
 }
 
 export interface SynthPatientOptions {
@@ -111,7 +121,10 @@ export function samplePatient(options: SynthPatientOptions): SynthPatient {
   for (const phase of SYNTH_PHASES) {
     // Whole pixels, so that a phase is a translation of the anatomy and one anatomy pass serves every phase.
     const shift = phase === 'NC' ? [0, 0] : [rng.normal(0, 1.5), rng.normal(0, 2)];
-    phaseShiftMm[phase] = [Math.round(shift[0] / geometry.pixelSpacingMm) * geometry.pixelSpacingMm, Math.round(shift[1] / geometry.pixelSpacingMm) * geometry.pixelSpacingMm];
+    phaseShiftMm[phase] = [
+      Math.round(shift[0] / geometry.pixelSpacingMm) * geometry.pixelSpacingMm,
+      Math.round(shift[1] / geometry.pixelSpacingMm) * geometry.pixelSpacingMm,
+    ];
   }
   const patient: SynthPatient = {
     id: `SYN${String(options.index + 1).padStart(4, '0')}`,
@@ -132,7 +145,11 @@ export function samplePatient(options: SynthPatientOptions): SynthPatient {
     let centre = placeLesion(rng, patient, diameterMm);
     for (let attempt = 0; attempt < 20; attempt++) {
       const clear = patient.lesions.every((other) => {
-        const distance = Math.hypot(centre[0] - other.centreMm[0], centre[1] - other.centreMm[1], centre[2] - other.centreMm[2]);
+        const distance = Math.hypot(
+          centre[0] - other.centreMm[0],
+          centre[1] - other.centreMm[1],
+          centre[2] - other.centreMm[2],
+        );
         return distance > (diameterMm + other.diameterMm) / 2 + 4;
       });
       if (clear) break;
@@ -140,7 +157,11 @@ export function samplePatient(options: SynthPatientOptions): SynthPatient {
     }
     const lesion = sampleLesionShape(rng, patient.lesions.length, options.lesionType, diameterMm, centre);
     const overlaps = patient.lesions.some((other) => {
-      const distance = Math.hypot(centre[0] - other.centreMm[0], centre[1] - other.centreMm[1], centre[2] - other.centreMm[2]);
+      const distance = Math.hypot(
+        centre[0] - other.centreMm[0],
+        centre[1] - other.centreMm[1],
+        centre[2] - other.centreMm[2],
+      );
       return distance <= (lesion.diameterMm + other.diameterMm) / 2;
     });
     // A second lesion that cannot be placed apart from the first is dropped rather than merged into it.

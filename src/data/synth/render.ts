@@ -48,7 +48,13 @@ export interface LesionSample {
 }
 
 /** Samples lesion geometry at in-plane point (x, y) mm on the slice at zMm, shift already applied. */
-export function sampleLesionAt(lesion: SynthLesion, x: number, y: number, zMm: number, pixelSpacingMm: number): LesionSample {
+export function sampleLesionAt(
+  lesion: SynthLesion,
+  x: number,
+  y: number,
+  zMm: number,
+  pixelSpacingMm: number,
+): LesionSample {
   const [cx, cy, cz] = lesion.centreMm;
   const [a, b, c] = lesion.semiAxesMm;
   const dx = x - cx;
@@ -83,40 +89,75 @@ function anatomyLayers(patient: SynthPatient, zMm: number): Layer[] {
   const a = patient.anatomy;
   const layers: Layer[] = [];
   const body = a.body;
-  layers.push({ tissue: 'fat', distance: (x, y) => ellipseDistance(x, y, body), bounds: ellipseBounds(body) });
+  layers.push({
+    tissue: 'fat',
+    distance: (x, y) => ellipseDistance(x, y, body),
+    bounds: ellipseBounds(body),
+  });
   const muscleShell: Ellipse = {
     centre: body.centre,
     semiAxes: [body.semiAxes[0] - a.subcutaneousFatMm, body.semiAxes[1] - a.subcutaneousFatMm * 0.8],
   };
-  layers.push({ tissue: 'muscle', distance: (x, y) => ellipseDistance(x, y, muscleShell), bounds: ellipseBounds(muscleShell) });
+  layers.push({
+    tissue: 'muscle',
+    distance: (x, y) => ellipseDistance(x, y, muscleShell),
+    bounds: ellipseBounds(muscleShell),
+  });
   const visceral: Ellipse = {
     centre: body.centre,
     semiAxes: [muscleShell.semiAxes[0] - a.muscleWallMm, muscleShell.semiAxes[1] - a.muscleWallMm],
   };
-  layers.push({ tissue: 'fat', distance: (x, y) => ellipseDistance(x, y, visceral), bounds: ellipseBounds(visceral) });
+  layers.push({
+    tissue: 'fat',
+    distance: (x, y) => ellipseDistance(x, y, visceral),
+    bounds: ellipseBounds(visceral),
+  });
   for (const rib of a.ribAngles) {
     const rx = visceral.centre[0] + Math.cos(rib) * (visceral.semiAxes[0] + a.muscleWallMm * 0.4);
     const ry = visceral.centre[1] + Math.sin(rib) * (visceral.semiAxes[1] + a.muscleWallMm * 0.4);
     if (ry < body.centre[1] - body.semiAxes[1] * 0.5) continue;
     const ribShape: Ellipse = { centre: [rx, ry], semiAxes: [5, 5] };
-    layers.push({ tissue: 'corticalBone', distance: (x, y) => ellipseDistance(x, y, ribShape), bounds: ellipseBounds(ribShape) });
+    layers.push({
+      tissue: 'corticalBone',
+      distance: (x, y) => ellipseDistance(x, y, ribShape),
+      bounds: ellipseBounds(ribShape),
+    });
   }
   const organ = (tissue: TissueName, o: Organ, peakAt = 0.4) => {
     const s = organScale(o, zMm, peakAt);
-    if (s > 0) layers.push({ tissue, distance: (x, y) => ellipseDistance(x, y, o, s), bounds: ellipseBounds(o, s) });
+    if (s > 0)
+      layers.push({ tissue, distance: (x, y) => ellipseDistance(x, y, o, s), bounds: ellipseBounds(o, s) });
   };
   for (const loop of a.bowel) {
     const s = organScale(loop, zMm, 0.2);
     if (s <= 0) continue;
-    layers.push({ tissue: 'bowel', distance: (x, y) => ellipseDistance(x, y, loop, s), bounds: ellipseBounds(loop, s) });
-    if (loop.air) layers.push({ tissue: 'air', distance: (x, y) => ellipseDistance(x, y, loop, s * 0.6), bounds: ellipseBounds(loop, s * 0.6) });
+    layers.push({
+      tissue: 'bowel',
+      distance: (x, y) => ellipseDistance(x, y, loop, s),
+      bounds: ellipseBounds(loop, s),
+    });
+    if (loop.air)
+      layers.push({
+        tissue: 'air',
+        distance: (x, y) => ellipseDistance(x, y, loop, s * 0.6),
+        bounds: ellipseBounds(loop, s * 0.6),
+      });
   }
   const stomachScale = organScale(a.stomach, zMm, 0.3);
   if (stomachScale > 0) {
-    layers.push({ tissue: 'bowel', distance: (x, y) => ellipseDistance(x, y, a.stomach, stomachScale), bounds: ellipseBounds(a.stomach, stomachScale) });
-    layers.push({ tissue: 'gastricFluid', distance: (x, y) => ellipseDistance(x, y, a.stomach, stomachScale * 0.8), bounds: ellipseBounds(a.stomach, stomachScale * 0.8) });
+    layers.push({
+      tissue: 'bowel',
+      distance: (x, y) => ellipseDistance(x, y, a.stomach, stomachScale),
+      bounds: ellipseBounds(a.stomach, stomachScale),
+    });
+    layers.push({
+      tissue: 'gastricFluid',
+      distance: (x, y) => ellipseDistance(x, y, a.stomach, stomachScale * 0.8),
+      bounds: ellipseBounds(a.stomach, stomachScale * 0.8),
+    });
     // Gas rises to the anterior (top) part of the lumen.
-    const airLevel = a.stomach.centre[1] - a.stomach.semiAxes[1] * stomachScale * 0.8 * (1 - 2 * a.stomach.airFraction);
+    const airLevel =
+      a.stomach.centre[1] - a.stomach.semiAxes[1] * stomachScale * 0.8 * (1 - 2 * a.stomach.airFraction);
     layers.push({
       tissue: 'air',
       distance: (x, y) => Math.max(ellipseDistance(x, y, a.stomach, stomachScale * 0.8), y - airLevel),
@@ -127,21 +168,55 @@ function anatomyLayers(patient: SynthPatient, zMm: number): Layer[] {
   for (const kidney of a.kidneys) {
     const s = organScale(kidney, zMm, 0.3);
     if (s <= 0) continue;
-    layers.push({ tissue: 'kidneyCortex', distance: (x, y) => ellipseDistance(x, y, kidney, s), bounds: ellipseBounds(kidney, s) });
-    layers.push({ tissue: 'kidneyMedulla', distance: (x, y) => ellipseDistance(x, y, kidney, s * 0.6), bounds: ellipseBounds(kidney, s * 0.6) });
+    layers.push({
+      tissue: 'kidneyCortex',
+      distance: (x, y) => ellipseDistance(x, y, kidney, s),
+      bounds: ellipseBounds(kidney, s),
+    });
+    layers.push({
+      tissue: 'kidneyMedulla',
+      distance: (x, y) => ellipseDistance(x, y, kidney, s * 0.6),
+      bounds: ellipseBounds(kidney, s * 0.6),
+    });
   }
   for (const side of [-1, 1]) {
-    const paraspinal: Ellipse = { centre: [a.spine.centre[0] + side * 30, a.spine.centre[1] + 25], semiAxes: [24, 18] };
-    layers.push({ tissue: 'muscle', distance: (x, y) => ellipseDistance(x, y, paraspinal), bounds: ellipseBounds(paraspinal) });
+    const paraspinal: Ellipse = {
+      centre: [a.spine.centre[0] + side * 30, a.spine.centre[1] + 25],
+      semiAxes: [24, 18],
+    };
+    layers.push({
+      tissue: 'muscle',
+      distance: (x, y) => ellipseDistance(x, y, paraspinal),
+      bounds: ellipseBounds(paraspinal),
+    });
   }
   const spine = a.spine;
   const spineShape: Ellipse = { centre: spine.centre, semiAxes: [spine.radiusMm, spine.radiusMm * 0.9] };
-  layers.push({ tissue: 'corticalBone', distance: (x, y) => ellipseDistance(x, y, spineShape), bounds: ellipseBounds(spineShape) });
-  layers.push({ tissue: 'cancellousBone', distance: (x, y) => ellipseDistance(x, y, spineShape, 0.85), bounds: ellipseBounds(spineShape, 0.85) });
-  const canal: Ellipse = { centre: [spine.centre[0], spine.centre[1] + spine.radiusMm + 8], semiAxes: [8, 7] };
+  layers.push({
+    tissue: 'corticalBone',
+    distance: (x, y) => ellipseDistance(x, y, spineShape),
+    bounds: ellipseBounds(spineShape),
+  });
+  layers.push({
+    tissue: 'cancellousBone',
+    distance: (x, y) => ellipseDistance(x, y, spineShape, 0.85),
+    bounds: ellipseBounds(spineShape, 0.85),
+  });
+  const canal: Ellipse = {
+    centre: [spine.centre[0], spine.centre[1] + spine.radiusMm + 8],
+    semiAxes: [8, 7],
+  };
   const arch: Ellipse = { centre: canal.centre, semiAxes: [14, 12] };
-  layers.push({ tissue: 'corticalBone', distance: (x, y) => ellipseDistance(x, y, arch), bounds: ellipseBounds(arch) });
-  layers.push({ tissue: 'spinalCanal', distance: (x, y) => ellipseDistance(x, y, canal), bounds: ellipseBounds(canal) });
+  layers.push({
+    tissue: 'corticalBone',
+    distance: (x, y) => ellipseDistance(x, y, arch),
+    bounds: ellipseBounds(arch),
+  });
+  layers.push({
+    tissue: 'spinalCanal',
+    distance: (x, y) => ellipseDistance(x, y, canal),
+    bounds: ellipseBounds(canal),
+  });
 
   const liverScale = organScale(a.liver, zMm);
   const leftScale = organScale(a.leftLobe, zMm, 0.2);
@@ -155,15 +230,33 @@ function anatomyLayers(patient: SynthPatient, zMm: number): Layer[] {
       Math.max(main?.[2] ?? -Infinity, left?.[2] ?? -Infinity),
       Math.max(main?.[3] ?? -Infinity, left?.[3] ?? -Infinity),
     ];
-    layers.push({ tissue: 'liver', distance: (x, y) => liverDistance(patient, x, y, liverScale, leftScale), bounds });
+    layers.push({
+      tissue: 'liver',
+      distance: (x, y) => liverDistance(patient, x, y, liverScale, leftScale),
+      bounds,
+    });
   }
   const aorta: Ellipse = { centre: a.aorta.centre, semiAxes: [a.aorta.radiusMm, a.aorta.radiusMm] };
-  layers.push({ tissue: 'aorta', distance: (x, y) => ellipseDistance(x, y, aorta), bounds: ellipseBounds(aorta) });
-  layers.push({ tissue: 'ivc', distance: (x, y) => ellipseDistance(x, y, a.ivc), bounds: ellipseBounds(a.ivc) });
+  layers.push({
+    tissue: 'aorta',
+    distance: (x, y) => ellipseDistance(x, y, aorta),
+    bounds: ellipseBounds(aorta),
+  });
+  layers.push({
+    tissue: 'ivc',
+    distance: (x, y) => ellipseDistance(x, y, a.ivc),
+    bounds: ellipseBounds(a.ivc),
+  });
   return layers;
 }
 
-function liverDistance(patient: SynthPatient, x: number, y: number, liverScale: number, leftScale: number): number {
+function liverDistance(
+  patient: SynthPatient,
+  x: number,
+  y: number,
+  liverScale: number,
+  leftScale: number,
+): number {
   const a = patient.anatomy;
   let distance = Infinity;
   if (liverScale > 0) {
@@ -191,7 +284,10 @@ function vesselSections(patient: SynthPatient, zMm: number): { tissue: TissueNam
       if (t < 0 || t > 1) continue;
       const taper = 1 - 0.5 * t;
       const radius = vessel.radiusMm * taper;
-      sections.push({ tissue: vessel.kind, shape: { centre: [x0 + (x1 - x0) * t, y0 + (y1 - y0) * t], semiAxes: [radius, radius] } });
+      sections.push({
+        tissue: vessel.kind,
+        shape: { centre: [x0 + (x1 - x0) * t, y0 + (y1 - y0) * t], semiAxes: [radius, radius] },
+      });
     }
   }
   return sections;
@@ -209,13 +305,22 @@ export interface PixelRegion {
  * Renders slice `sliceIndex` of one phase: `size * size` values in HU, row by row, rounded to integers.
  * `options.noise: false` leaves out the image noise (for tests of the enhancement model).
  */
-export function renderSlice(patient: SynthPatient, phase: SynthPhase, sliceIndex: number, options: { noise?: boolean } = {}): Float32Array {
+export function renderSlice(
+  patient: SynthPatient,
+  phase: SynthPhase,
+  sliceIndex: number,
+  options: { noise?: boolean } = {},
+): Float32Array {
   const size = patient.geometry.size;
   return renderRegionPhases(patient, [phase], sliceIndex, { x0: 0, y0: 0, x1: size, y1: size }, options)[0];
 }
 
 /** Renders whole slice `sliceIndex` in several phases with one pass over the anatomy; same values as {@link renderSlice}. */
-export function renderSlicePhases(patient: SynthPatient, phases: readonly SynthPhase[], sliceIndex: number): Float32Array[] {
+export function renderSlicePhases(
+  patient: SynthPatient,
+  phases: readonly SynthPhase[],
+  sliceIndex: number,
+): Float32Array[] {
   const size = patient.geometry.size;
   return renderRegionPhases(patient, phases, sliceIndex, { x0: 0, y0: 0, x1: size, y1: size });
 }
@@ -245,11 +350,23 @@ function shiftPixels(patient: SynthPatient, phase: SynthPhase): [number, number]
  * Paints the normal anatomy of a slice over `region` in anatomy pixel coordinates (before any phase shift),
  * blending every phase's tissue values at once, so the shapes are evaluated once for all phases.
  */
-function paintAnatomy(patient: SynthPatient, phases: readonly SynthPhase[], zMm: number, region: PixelRegion): Float32Array[] {
+function paintAnatomy(
+  patient: SynthPatient,
+  phases: readonly SynthPhase[],
+  zMm: number,
+  region: PixelRegion,
+): Float32Array[] {
   const { size, pixelSpacingMm } = patient.geometry;
   const profile = patient.profile;
-  const layers = anatomyLayers(patient, zMm).map((layer) => ({ ...layer, hu: phases.map((phase) => tissueHu(layer.tissue, phase, profile)) }));
-  const vessels = vesselSections(patient, zMm).map((v) => ({ ...v, bounds: ellipseBounds(v.shape), hu: phases.map((phase) => tissueHu(v.tissue, phase, profile)) }));
+  const layers = anatomyLayers(patient, zMm).map((layer) => ({
+    ...layer,
+    hu: phases.map((phase) => tissueHu(layer.tissue, phase, profile)),
+  }));
+  const vessels = vesselSections(patient, zMm).map((v) => ({
+    ...v,
+    bounds: ellipseBounds(v.shape),
+    hu: phases.map((phase) => tissueHu(v.tissue, phase, profile)),
+  }));
   const liverLayer = layers.find((layer) => layer.tissue === 'liver');
   const textureSeed = hashSeed(patient.seed, 101);
   const edgeMm = pixelSpacingMm;
@@ -282,7 +399,8 @@ function paintAnatomy(patient: SynthPatient, phases: readonly SynthPhase[], zMm:
         if (isLiver) {
           liverCoverage[index] = alpha;
           const texture = 4 * fractalNoise3(textureSeed, x / 9, y / 9, zMm / 9);
-          for (let p = 0; p < phaseCount; p++) images[p][index] += (layer.hu[p] + texture - images[p][index]) * alpha;
+          for (let p = 0; p < phaseCount; p++)
+            images[p][index] += (layer.hu[p] + texture - images[p][index]) * alpha;
         } else {
           for (let p = 0; p < phaseCount; p++) images[p][index] += (layer.hu[p] - images[p][index]) * alpha;
           if (coversLiver) liverCoverage[index] *= 1 - alpha;
@@ -299,7 +417,8 @@ function paintAnatomy(patient: SynthPatient, phases: readonly SynthPhase[], zMm:
         if (liverCoverage[index] === 0) continue;
         const x = pixelToMm(column, size, pixelSpacingMm);
         const alpha = coverage(ellipseDistance(x, y, vessel.shape), edgeMm) * liverCoverage[index];
-        if (alpha > 0) for (let p = 0; p < phaseCount; p++) images[p][index] += (vessel.hu[p] - images[p][index]) * alpha;
+        if (alpha > 0)
+          for (let p = 0; p < phaseCount; p++) images[p][index] += (vessel.hu[p] - images[p][index]) * alpha;
       }
     }
   }
@@ -335,7 +454,15 @@ export function renderRegionPhases(
     .filter((lesion) => Math.abs(zMm - lesion.centreMm[2]) < lesion.semiAxesMm[2] + lesion.marginWidthMm)
     .map((lesion) => {
       const reach = lesion.diameterMm / 2 + 2 * lesion.marginWidthMm + edgeMm;
-      return { lesion, bounds: [lesion.centreMm[0] - reach, lesion.centreMm[1] - reach, lesion.centreMm[0] + reach, lesion.centreMm[1] + reach] };
+      return {
+        lesion,
+        bounds: [
+          lesion.centreMm[0] - reach,
+          lesion.centreMm[1] - reach,
+          lesion.centreMm[0] + reach,
+          lesion.centreMm[1] + reach,
+        ],
+      };
     });
 
   return phases.map((phase, p) => {
@@ -345,13 +472,20 @@ export function renderRegionPhases(
     for (let row = region.y0; row < region.y1; row++) {
       const anatomyRow = row - dy - anatomyRegion.y0;
       for (let column = region.x0; column < region.x1; column++) {
-        image[(row - region.y0) * width + (column - region.x0)] = anatomy[p][anatomyRow * anatomyWidth + (column - dx - anatomyRegion.x0)];
+        image[(row - region.y0) * width + (column - region.x0)] =
+          anatomy[p][anatomyRow * anatomyWidth + (column - dx - anatomyRegion.x0)];
       }
     }
     for (const { lesion, bounds } of lesions) {
       // Pixels whose lesion-frame position falls inside the lesion's reach.
-      const columnStart = Math.max(region.x0, Math.floor(mmToPixel(bounds[0] + shiftX, size, pixelSpacingMm)));
-      const columnEnd = Math.min(region.x1 - 1, Math.ceil(mmToPixel(bounds[2] + shiftX, size, pixelSpacingMm)));
+      const columnStart = Math.max(
+        region.x0,
+        Math.floor(mmToPixel(bounds[0] + shiftX, size, pixelSpacingMm)),
+      );
+      const columnEnd = Math.min(
+        region.x1 - 1,
+        Math.ceil(mmToPixel(bounds[2] + shiftX, size, pixelSpacingMm)),
+      );
       const rowStart = Math.max(region.y0, Math.floor(mmToPixel(bounds[1] + shiftY, size, pixelSpacingMm)));
       const rowEnd = Math.min(region.y1 - 1, Math.ceil(mmToPixel(bounds[3] + shiftY, size, pixelSpacingMm)));
       for (let row = rowStart; row <= rowEnd; row++) {
@@ -360,14 +494,24 @@ export function renderRegionPhases(
           const x = pixelToMm(column, size, pixelSpacingMm) - shiftX;
           const sample = sampleLesionAt(lesion, x, y, zMm, pixelSpacingMm);
           if (sample.coverage === 0) continue;
-          const hu = lesionHu(lesion, phase, { rho: Math.min(sample.rho, 1), angle: sample.angle, xMm: x, yMm: y, zMm }, profile);
+          const hu = lesionHu(
+            lesion,
+            phase,
+            { rho: Math.min(sample.rho, 1), angle: sample.angle, xMm: x, yMm: y, zMm },
+            profile,
+          );
           const index = (row - region.y0) * width + (column - region.x0);
           image[index] += (hu - image[index]) * sample.coverage;
         }
       }
     }
     if (options.noise !== false) {
-      addCorrelatedNoise(image, region, patient.noiseStdHu, hashSeed(patient.seed, SYNTH_PHASES.indexOf(phase), sliceIndex, 7));
+      addCorrelatedNoise(
+        image,
+        region,
+        patient.noiseStdHu,
+        hashSeed(patient.seed, SYNTH_PHASES.indexOf(phase), sliceIndex, 7),
+      );
     }
     // Adding 0 turns -0 into 0, as an integer-valued scanner image has no negative zero.
     for (let i = 0; i < image.length; i++) image[i] = Math.max(MIN_HU, Math.round(image[i])) + 0;
@@ -388,7 +532,8 @@ function addCorrelatedNoise(image: Float32Array, region: PixelRegion, stdHu: num
   const whiteStd = stdHu * 3;
   for (let row = 0; row < height + 2; row++) {
     for (let column = 0; column < paddedWidth; column++) {
-      white[row * paddedWidth + column] = whiteStd * hashNormal(seed, region.y0 + row - 1, region.x0 + column - 1);
+      white[row * paddedWidth + column] =
+        whiteStd * hashNormal(seed, region.y0 + row - 1, region.x0 + column - 1);
     }
   }
   const rowSums = new Float32Array(width * (height + 2));
@@ -400,7 +545,10 @@ function addCorrelatedNoise(image: Float32Array, region: PixelRegion, stdHu: num
   }
   for (let row = 0; row < height; row++) {
     for (let column = 0; column < width; column++) {
-      const sum = rowSums[row * width + column] + rowSums[(row + 1) * width + column] + rowSums[(row + 2) * width + column];
+      const sum =
+        rowSums[row * width + column] +
+        rowSums[(row + 1) * width + column] +
+        rowSums[(row + 2) * width + column];
       image[row * width + column] += sum / 9;
     }
   }

@@ -44,7 +44,12 @@ export function sizeBinOf(diameterMm: number): SizeBin {
 }
 
 /** Box of one lesion on one slice and phase, or null when the slice misses it. */
-export function lesionBox(patient: SynthPatient, lesion: SynthLesion, phase: SynthPhase, slice: number): PixelBox | null {
+export function lesionBox(
+  patient: SynthPatient,
+  lesion: SynthLesion,
+  phase: SynthPhase,
+  slice: number,
+): PixelBox | null {
   const { size, pixelSpacingMm } = patient.geometry;
   const zMm = sliceDepthMm(patient.geometry, slice);
   if (Math.abs(zMm - lesion.centreMm[2]) >= lesion.semiAxesMm[2] * 1.2) return null;
@@ -101,7 +106,8 @@ export function lesionTruth(patient: SynthPatient, lesion: SynthLesion): LesionT
   if (lesion.type === 'hcc') Object.assign(features, { capsule: f.capsule, necrosis: f.necrosisRho > 0 });
   if (lesion.type === 'met') Object.assign(features, { necrosis: f.necrosisRho > 0 });
   if (lesion.type === 'fnh') Object.assign(features, { centralScar: f.scarSpokesRad.length > 0 });
-  if (lesion.type === 'hem') Object.assign(features, { flashFilling: f.flashFilling, centralCleft: f.cleftRho > 0 });
+  if (lesion.type === 'hem')
+    Object.assign(features, { flashFilling: f.flashFilling, centralCleft: f.cleftRho > 0 });
   if (lesion.type === 'cyst') Object.assign(features, { fluidHu: Math.round(f.fluidHu * 10) / 10 });
   return {
     index: lesion.index,

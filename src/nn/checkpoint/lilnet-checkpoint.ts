@@ -93,7 +93,10 @@ export async function writeTrainingCheckpoint(path: string, checkpoint: Training
   const add = (name: string, group: HeaderTensor['group'], tensor: CheckpointTensor): void => {
     checkTensor(name, tensor);
     const byteLength = tensor.data.byteLength;
-    entries.push({ header: { name, group, dtype: 'float32', shape: [...tensor.shape], offset, byteLength }, data: tensor.data });
+    entries.push({
+      header: { name, group, dtype: 'float32', shape: [...tensor.shape], offset, byteLength },
+      data: tensor.data,
+    });
     offset = alignUp(offset + byteLength);
   };
   for (const [name, tensor] of checkpoint.stateDict) add(name, 'state', tensor);
@@ -136,7 +139,10 @@ export async function writeTrainingCheckpoint(path: string, checkpoint: Training
   const dataStart = alignUp(PREAMBLE_BYTES + headerBytes.length);
   const headerPad = new Uint8Array(dataStart - PREAMBLE_BYTES - headerBytes.length);
 
-  const temporaryPath = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temporaryPath = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
   const handle = await open(temporaryPath, 'wx');
   try {
     await handle.writev([preamble, headerBytes, headerPad]);
@@ -187,10 +193,14 @@ export async function readTrainingCheckpoint(path: string): Promise<TrainingChec
     bytes = await readFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new LilnetError(code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE', `cannot read training checkpoint ${path}: ${code ?? String(error)}`, {
-      file: path,
-      cause: error,
-    });
+    throw new LilnetError(
+      code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE',
+      `cannot read training checkpoint ${path}: ${code ?? String(error)}`,
+      {
+        file: path,
+        cause: error,
+      },
+    );
   }
   return parseTrainingCheckpoint(path, bytes);
 }
@@ -207,7 +217,9 @@ export function parseTrainingCheckpoint(path: string, bytes: Uint8Array): Traini
 
   let header: Header;
   try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + PREAMBLE_BYTES, headerLength).toString('utf8'));
+    header = JSON.parse(
+      Buffer.from(bytes.buffer, bytes.byteOffset + PREAMBLE_BYTES, headerLength).toString('utf8'),
+    );
   } catch {
     throw invalid(path, 'its header is not valid JSON');
   }
@@ -217,7 +229,8 @@ export function parseTrainingCheckpoint(path: string, bytes: Uint8Array): Traini
   const dataStart = alignUp(PREAMBLE_BYTES + headerLength);
   const data = bytes.subarray(dataStart);
   const digest = createHash('sha256').update(data).digest('hex');
-  if (digest !== header.dataSha256) throw invalid(path, 'its tensor data does not match the stored SHA-256 (truncated or altered)');
+  if (digest !== header.dataSha256)
+    throw invalid(path, 'its tensor data does not match the stored SHA-256 (truncated or altered)');
 
   let model: ModelConfig;
   try {
@@ -233,7 +246,8 @@ export function parseTrainingCheckpoint(path: string, bytes: Uint8Array): Traini
     if (entry.dtype !== 'float32' || entry.byteLength !== count * 4 || entry.offset % ALIGNMENT !== 0) {
       throw invalid(path, `tensor ${entry.name} has an inconsistent dtype, shape or offset`);
     }
-    if (entry.offset + entry.byteLength > data.length) throw invalid(path, `tensor ${entry.name} lies past the end of the file`);
+    if (entry.offset + entry.byteLength > data.length)
+      throw invalid(path, `tensor ${entry.name} lies past the end of the file`);
     // Copy so that every tensor owns an aligned buffer, whatever the alignment of the file's buffer.
     const values = new Float32Array(count);
     new Uint8Array(values.buffer).set(data.subarray(entry.offset, entry.offset + entry.byteLength));

@@ -78,12 +78,15 @@ export class JobRunner {
   }
 
   get(jobId: string): JobView | null {
-    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(jobId) as Record<string, unknown> | undefined;
+    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(jobId) as
+      Record<string, unknown> | undefined;
     return row ? toView(row) : null;
   }
 
   listForCase(caseId: string): JobView[] {
-    const rows = this.db.prepare('SELECT * FROM jobs WHERE case_id = ? ORDER BY created_at DESC, rowid DESC').all(caseId);
+    const rows = this.db
+      .prepare('SELECT * FROM jobs WHERE case_id = ? ORDER BY created_at DESC, rowid DESC')
+      .all(caseId);
     return (rows as Record<string, unknown>[]).map(toView);
   }
 
@@ -118,11 +121,16 @@ export class JobRunner {
   /** Starts an interrupted or failed job again as a new job of the same kind. */
   rerun(jobId: string, userId: number | null): JobView {
     const job = this.get(jobId);
-    if (!job) throw new LilnetError('NOT_FOUND', `job ${jobId} not found`, { hint: 'list the jobs of the case' });
+    if (!job)
+      throw new LilnetError('NOT_FOUND', `job ${jobId} not found`, { hint: 'list the jobs of the case' });
     if (job.status !== 'interrupted' && job.status !== 'failed') {
-      throw new LilnetError('CONFLICT', `job ${jobId} is ${job.status}; only interrupted or failed jobs can be rerun`, {
-        hint: 'start a new job instead',
-      });
+      throw new LilnetError(
+        'CONFLICT',
+        `job ${jobId} is ${job.status}; only interrupted or failed jobs can be rerun`,
+        {
+          hint: 'start a new job instead',
+        },
+      );
     }
     return this.enqueue(job.caseId, job.kind, userId, job.id);
   }
@@ -178,7 +186,10 @@ export class JobRunner {
       modelsDir: this.config.modelsDir,
     };
     this.update(job.id, { status: 'running', started_at: new Date().toISOString(), stage: 'starting' });
-    const child = fork(ENTRY, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    const child = fork(ENTRY, [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    });
     let markSettled = () => {};
     const settled = new Promise<void>((resolve) => (markSettled = resolve));
     this.running = { jobId: job.id, child, settled };
@@ -187,23 +198,31 @@ export class JobRunner {
     let pending = Promise.resolve();
 
     child.on('message', (message: JobMessage) => {
-      pending = pending.then(() => this.handleMessage(job, message)).then(
-        (result) => {
-          if (result) outcome = result;
-        },
-        (error: unknown) => {
-          log.error({ err: error, jobId: job.id }, 'storing a job result failed');
-          outcome = { status: 'failed', error: `storing the result failed: ${(error as Error).message}` };
-        },
-      );
+      pending = pending
+        .then(() => this.handleMessage(job, message))
+        .then(
+          (result) => {
+            if (result) outcome = result;
+          },
+          (error: unknown) => {
+            log.error({ err: error, jobId: job.id }, 'storing a job result failed');
+            outcome = { status: 'failed', error: `storing the result failed: ${(error as Error).message}` };
+          },
+        );
     });
     child.once('exit', (code, signal) => {
       void pending.then(() => {
         const final =
           outcome ??
           (this.closed
-            ? { status: 'interrupted' as const, error: 'the server stopped before the job finished; start it again' }
-            : { status: 'failed' as const, error: `the job process exited with ${signal ?? `code ${code}`}` });
+            ? {
+                status: 'interrupted' as const,
+                error: 'the server stopped before the job finished; start it again',
+              }
+            : {
+                status: 'failed' as const,
+                error: `the job process exited with ${signal ?? `code ${code}`}`,
+              });
         try {
           this.update(job.id, {
             status: final.status,
@@ -242,7 +261,10 @@ export class JobRunner {
       }
       case 'failed':
         log.warn({ jobId: job.id, code: message.code }, 'job reported a failure');
-        return { status: 'failed', error: message.hint ? `${message.message} (${message.hint})` : message.message };
+        return {
+          status: 'failed',
+          error: message.hint ? `${message.message} (${message.hint})` : message.message,
+        };
       case 'done':
         return { status: 'succeeded', error: null };
     }

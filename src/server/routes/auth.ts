@@ -26,7 +26,10 @@ export function registerAuthRoutes(app: FastifyInstance, context: ServerContext)
           type: 'object',
           required: ['name', 'password'],
           additionalProperties: false,
-          properties: { name: { type: 'string', maxLength: 64 }, password: { type: 'string', maxLength: 1024 } },
+          properties: {
+            name: { type: 'string', maxLength: 64 },
+            password: { type: 'string', maxLength: 1024 },
+          },
         },
       },
     },
@@ -34,13 +37,21 @@ export function registerAuthRoutes(app: FastifyInstance, context: ServerContext)
       try {
         throttle.check(request.body.name, request.ip);
       } catch (error) {
-        audit.record({ action: 'login-throttled', detail: { name: request.body.name }, remoteAddress: request.ip });
+        audit.record({
+          action: 'login-throttled',
+          detail: { name: request.body.name },
+          remoteAddress: request.ip,
+        });
         throw error;
       }
       const user = await authenticate(db, request.body.name, request.body.password);
       if (!user) {
         throttle.recordFailure(request.body.name, request.ip);
-        audit.record({ action: 'login-failed', detail: { name: request.body.name }, remoteAddress: request.ip });
+        audit.record({
+          action: 'login-failed',
+          detail: { name: request.body.name },
+          remoteAddress: request.ip,
+        });
         throw new LilnetError('LOGIN_FAILED', 'wrong user name or password', {
           hint: 'check both; an admin can create accounts with POST /api/users',
         });
@@ -59,19 +70,26 @@ export function registerAuthRoutes(app: FastifyInstance, context: ServerContext)
     },
   );
 
-  app.post('/api/auth/logout', { schema: { tags: ['auth'], summary: 'Sign out and end the session' } }, async (request, reply) => {
-    const session = requireSession(request);
-    deleteSession(db, session.tokenHash);
-    audit.record({ action: 'logout', user: session.user, remoteAddress: request.ip });
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    return reply.status(204).send();
-  });
+  app.post(
+    '/api/auth/logout',
+    { schema: { tags: ['auth'], summary: 'Sign out and end the session' } },
+    async (request, reply) => {
+      const session = requireSession(request);
+      deleteSession(db, session.tokenHash);
+      audit.record({ action: 'logout', user: session.user, remoteAddress: request.ip });
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.status(204).send();
+    },
+  );
 
   app.get(
     '/api/auth/session',
     {
       config: { public: true },
-      schema: { tags: ['auth'], summary: 'The signed-in user and the CSRF token; all null without a valid session' },
+      schema: {
+        tags: ['auth'],
+        summary: 'The signed-in user and the CSRF token; all null without a valid session',
+      },
     },
     async (request) => {
       const session = request.session;
@@ -80,10 +98,14 @@ export function registerAuthRoutes(app: FastifyInstance, context: ServerContext)
     },
   );
 
-  app.get('/api/users', { schema: { tags: ['users'], summary: 'List accounts (admin)' } }, async (request) => {
-    requireSession(request, 'admin');
-    return { users: listUsers(db) };
-  });
+  app.get(
+    '/api/users',
+    { schema: { tags: ['users'], summary: 'List accounts (admin)' } },
+    async (request) => {
+      requireSession(request, 'admin');
+      return { users: listUsers(db) };
+    },
+  );
 
   app.post<{ Body: { name: string; password: string; role: Role } }>(
     '/api/users',
@@ -107,7 +129,11 @@ export function registerAuthRoutes(app: FastifyInstance, context: ServerContext)
     async (request, reply) => {
       const session = requireSession(request, 'admin');
       const user = await createUser(db, request.body.name, request.body.password, request.body.role);
-      audit.record({ action: 'user-create', user: session.user, detail: { created: user.name, role: user.role } });
+      audit.record({
+        action: 'user-create',
+        user: session.user,
+        detail: { created: user.name, role: user.role },
+      });
       return reply.status(201).send(user);
     },
   );

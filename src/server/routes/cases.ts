@@ -26,11 +26,15 @@ const PHASE_FOLDER: Record<Phase, string> = { NC: 'NC', AP: 'AP', PVP: 'PVP', DP
 export function registerCaseRoutes(app: FastifyInstance, context: ServerContext): void {
   const { db, audit, jobs, paths, config } = context;
 
-  app.get('/api/cases', { schema: { tags: ['cases'], summary: 'List cases, newest first' } }, async (request) => {
-    const session = requireSession(request);
-    audit.record({ action: 'case-list', user: session.user, remoteAddress: request.ip });
-    return { cases: listCases(db) };
-  });
+  app.get(
+    '/api/cases',
+    { schema: { tags: ['cases'], summary: 'List cases, newest first' } },
+    async (request) => {
+      const session = requireSession(request);
+      audit.record({ action: 'case-list', user: session.user, remoteAddress: request.ip });
+      return { cases: listCases(db) };
+    },
+  );
 
   app.post<{ Body: { label: string } }>(
     '/api/cases',
@@ -58,19 +62,36 @@ export function registerCaseRoutes(app: FastifyInstance, context: ServerContext)
 
   app.get<{ Params: { caseId: string } }>(
     '/api/cases/:caseId',
-    { schema: { tags: ['cases'], summary: 'A case with its uploads, series and jobs', params: CASE_ID_PARAMS } },
+    {
+      schema: {
+        tags: ['cases'],
+        summary: 'A case with its uploads, series and jobs',
+        params: CASE_ID_PARAMS,
+      },
+    },
     async (request) => {
       const session = requireSession(request);
       const { caseId } = request.params;
       const view = getCase(db, caseId);
       audit.record({ action: 'case-read', user: session.user, caseId, remoteAddress: request.ip });
-      return { ...view, uploads: listUploads(db, caseId), series: listSeries(db, caseId), jobs: jobs.listForCase(caseId) };
+      return {
+        ...view,
+        uploads: listUploads(db, caseId),
+        series: listSeries(db, caseId),
+        jobs: jobs.listForCase(caseId),
+      };
     },
   );
 
   app.delete<{ Params: { caseId: string } }>(
     '/api/cases/:caseId',
-    { schema: { tags: ['cases'], summary: 'Delete a case with its files and results', params: CASE_ID_PARAMS } },
+    {
+      schema: {
+        tags: ['cases'],
+        summary: 'Delete a case with its files and results',
+        params: CASE_ID_PARAMS,
+      },
+    },
     async (request, reply) => {
       const session = requireSession(request);
       const { caseId } = request.params;
@@ -134,16 +155,34 @@ export function registerCaseRoutes(app: FastifyInstance, context: ServerContext)
         action: 'case-upload',
         user: session.user,
         caseId,
-        detail: { uploadId, phase, fileCount: staged.fileCount, byteCount: staged.byteCount, kinds: staged.kinds },
+        detail: {
+          uploadId,
+          phase,
+          fileCount: staged.fileCount,
+          byteCount: staged.byteCount,
+          kinds: staged.kinds,
+        },
         remoteAddress: request.ip,
       });
-      return reply.status(201).send({ id: uploadId, phase, fileCount: staged.fileCount, byteCount: staged.byteCount, kinds: staged.kinds });
+      return reply.status(201).send({
+        id: uploadId,
+        phase,
+        fileCount: staged.fileCount,
+        byteCount: staged.byteCount,
+        kinds: staged.kinds,
+      });
     },
   );
 
   app.get<{ Params: { caseId: string } }>(
     '/api/cases/:caseId/series',
-    { schema: { tags: ['viewer'], summary: 'The series of a case as stored for the viewer', params: CASE_ID_PARAMS } },
+    {
+      schema: {
+        tags: ['viewer'],
+        summary: 'The series of a case as stored for the viewer',
+        params: CASE_ID_PARAMS,
+      },
+    },
     async (request) => {
       const session = requireSession(request);
       const { caseId } = request.params;
@@ -158,7 +197,8 @@ export function registerCaseRoutes(app: FastifyInstance, context: ServerContext)
     {
       schema: {
         tags: ['viewer'],
-        summary: 'One slice as raw little-endian 16-bit values (Hounsfield units as int16, grey levels as uint16)',
+        summary:
+          'One slice as raw little-endian 16-bit values (Hounsfield units as int16, grey levels as uint16)',
         description:
           'Row by row, columns * rows values. Headers X-Voxel-Type, X-Columns and X-Rows describe the body. ' +
           'The content of a series id never changes, so the response may be cached.',
@@ -179,9 +219,13 @@ export function registerCaseRoutes(app: FastifyInstance, context: ServerContext)
       const series = getSeries(db, caseId, seriesId);
       const [columns, rows, slices] = series.geometry.dimensions;
       if (z >= slices) {
-        throw new LilnetError('NOT_FOUND', `slice ${z} is out of range: series ${seriesId} has ${slices} slices`, {
-          hint: `ask for a slice index from 0 to ${slices - 1}`,
-        });
+        throw new LilnetError(
+          'NOT_FOUND',
+          `slice ${z} is out of range: series ${seriesId} has ${slices} slices`,
+          {
+            hint: `ask for a slice index from 0 to ${slices - 1}`,
+          },
+        );
       }
       const sliceBytes = columns * rows * 2;
       const buffer = Buffer.alloc(sliceBytes);

@@ -20,7 +20,8 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
 
   function findJob(jobId: string): JobView {
     const job = jobs.get(jobId);
-    if (!job) throw new LilnetError('NOT_FOUND', `job ${jobId} not found`, { hint: 'list the jobs of a case' });
+    if (!job)
+      throw new LilnetError('NOT_FOUND', `job ${jobId} not found`, { hint: 'list the jobs of a case' });
     return job;
   }
 
@@ -49,7 +50,12 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
         });
       }
       const job = jobs.enqueue(caseId, request.body.kind, session.user.id);
-      audit.record({ action: 'job-start', user: session.user, caseId, detail: { jobId: job.id, kind: job.kind } });
+      audit.record({
+        action: 'job-start',
+        user: session.user,
+        caseId,
+        detail: { jobId: job.id, kind: job.kind },
+      });
       return reply.status(202).send(job);
     },
   );
@@ -60,7 +66,12 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
     async (request) => {
       const session = requireSession(request);
       getCase(db, request.params.caseId);
-      audit.record({ action: 'job-list', user: session.user, caseId: request.params.caseId, remoteAddress: request.ip });
+      audit.record({
+        action: 'job-list',
+        user: session.user,
+        caseId: request.params.caseId,
+        remoteAddress: request.ip,
+      });
       return { jobs: jobs.listForCase(request.params.caseId) };
     },
   );
@@ -84,11 +95,18 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
 
   app.post<{ Params: { jobId: string } }>(
     '/api/jobs/:jobId/rerun',
-    { schema: { tags: ['jobs'], summary: 'Start an interrupted or failed job again', params: JOB_ID_PARAMS } },
+    {
+      schema: { tags: ['jobs'], summary: 'Start an interrupted or failed job again', params: JOB_ID_PARAMS },
+    },
     async (request, reply) => {
       const session = requireSession(request);
       const job = jobs.rerun(request.params.jobId, session.user.id);
-      audit.record({ action: 'job-rerun', user: session.user, caseId: job.caseId, detail: { jobId: job.id, rerunOf: job.rerunOf } });
+      audit.record({
+        action: 'job-rerun',
+        user: session.user,
+        caseId: job.caseId,
+        detail: { jobId: job.id, rerunOf: job.rerunOf },
+      });
       return reply.status(202).send(job);
     },
   );
@@ -107,12 +125,22 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
       const job = findJob(request.params.jobId);
       if (job.status !== 'succeeded') {
         throw new LilnetError('CONFLICT', `job ${job.id} is ${job.status}, so it has no result`, {
-          hint: job.status === 'running' || job.status === 'queued' ? 'poll GET /api/jobs/{jobId} until it succeeds' : 'rerun the job',
+          hint:
+            job.status === 'running' || job.status === 'queued'
+              ? 'poll GET /api/jobs/{jobId} until it succeeds'
+              : 'rerun the job',
         });
       }
-      audit.record({ action: 'result-read', user: session.user, caseId: job.caseId, detail: { jobId: job.id } });
+      audit.record({
+        action: 'result-read',
+        user: session.user,
+        caseId: job.caseId,
+        detail: { jobId: job.id },
+      });
       if (job.kind === 'ingest') return { kind: 'ingest', series: listSeries(db, job.caseId) };
-      const report = JSON.parse(await readFile(join(paths.result(job.caseId, job.id), 'report.json'), 'utf8'));
+      const report = JSON.parse(
+        await readFile(join(paths.result(job.caseId, job.id), 'report.json'), 'utf8'),
+      );
       return { kind: 'diagnose', report };
     },
   );

@@ -19,7 +19,8 @@ export function registerReportRoutes(app: FastifyInstance, context: ServerContex
     {
       schema: {
         tags: ['reports'],
-        summary: 'The newest diagnosis report of a case (report.json); `download=true` sends it as an attachment',
+        summary:
+          'The newest diagnosis report of a case (report.json); `download=true` sends it as an attachment',
         params: CASE_ID_PARAMS,
         querystring: { type: 'object', properties: { download: { type: 'boolean', default: false } } },
       },
@@ -30,7 +31,12 @@ export function registerReportRoutes(app: FastifyInstance, context: ServerContex
       getCase(db, caseId);
       const result = latestResult(db, caseId);
       const body = await readFile(join(paths.result(caseId, result.jobId), 'report.json'));
-      audit.record({ action: 'report-read', user: session.user, caseId, detail: { resultId: result.id, format: 'json' } });
+      audit.record({
+        action: 'report-read',
+        user: session.user,
+        caseId,
+        detail: { resultId: result.id, format: 'json' },
+      });
       if (request.query.download) {
         reply.header('Content-Disposition', `attachment; filename="lilnet-report-${caseId}.json"`);
       }
@@ -54,11 +60,19 @@ export function registerReportRoutes(app: FastifyInstance, context: ServerContex
       getCase(db, caseId);
       const result = latestResult(db, caseId);
       const body = await readFile(join(paths.result(caseId, result.jobId), 'report.html'));
-      audit.record({ action: 'report-read', user: session.user, caseId, detail: { resultId: result.id, format: 'html' } });
+      audit.record({
+        action: 'report-read',
+        user: session.user,
+        caseId,
+        detail: { resultId: result.id, format: 'html' },
+      });
       if (request.query.download) {
         reply.header('Content-Disposition', `attachment; filename="lilnet-report-${caseId}.html"`);
       }
-      return reply.header('Content-Type', 'text/html; charset=utf-8').header('Content-Security-Policy', REPORT_CSP).send(body);
+      return reply
+        .header('Content-Type', 'text/html; charset=utf-8')
+        .header('Content-Security-Policy', REPORT_CSP)
+        .send(body);
     },
   );
 
@@ -71,7 +85,10 @@ export function registerReportRoutes(app: FastifyInstance, context: ServerContex
         params: {
           type: 'object',
           required: ['caseId', 'file'],
-          properties: { caseId: { type: 'string', format: 'uuid' }, file: { type: 'string', maxLength: 205 } },
+          properties: {
+            caseId: { type: 'string', format: 'uuid' },
+            file: { type: 'string', maxLength: 205 },
+          },
         },
       },
     },
@@ -88,15 +105,21 @@ export function registerReportRoutes(app: FastifyInstance, context: ServerContex
       const path = join(paths.result(caseId, result.jobId), 'overlays', file);
       const info = await stat(path).catch(() => null);
       if (!info?.isFile()) {
-        throw new LilnetError('NOT_FOUND', `overlay ${file} not found in the newest result of case ${caseId}`, {
-          hint: 'take overlay names from the report',
-        });
+        throw new LilnetError(
+          'NOT_FOUND',
+          `overlay ${file} not found in the newest result of case ${caseId}`,
+          {
+            hint: 'take overlay names from the report',
+          },
+        );
       }
       const head = Buffer.alloc(8);
       const handle = await open(path, 'r');
       await handle.read(head, 0, 8, 0).finally(() => handle.close());
       if (!head.equals(PNG_SIGNATURE)) {
-        throw new LilnetError('INTERNAL', `overlay ${file} is not a PNG file`, { hint: 'run the diagnosis again' });
+        throw new LilnetError('INTERNAL', `overlay ${file} is not a PNG file`, {
+          hint: 'run the diagnosis again',
+        });
       }
       audit.recordSliceRead(session.tokenHash, {
         action: 'overlay-read',

@@ -22,7 +22,10 @@ export function untrainedClassifierStateDict(numClasses: number, seed: number): 
 }
 
 /** Writes detector.ckpt, benign-malignant.onnx, malignant-subtype.onnx and benign-subtype.onnx into `dir`. */
-export function writeUntrainedModels(dir: string, options: { classifiers?: ('benign-malignant' | 'malignant-subtype' | 'benign-subtype')[] } = {}): void {
+export function writeUntrainedModels(
+  dir: string,
+  options: { classifiers?: ('benign-malignant' | 'malignant-subtype' | 'benign-subtype')[] } = {},
+): void {
   const random = createRandom(11);
   writeDetectorCheckpoint(join(dir, 'detector.ckpt'), {
     config: DEFAULT_DETECTOR_CONFIG,

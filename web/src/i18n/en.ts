@@ -66,7 +66,8 @@ export const en = {
   'viewer.preset.abdomen': 'Abdomen W400/L40',
   'viewer.preset.file': 'Stored window',
   'viewer.preset.full': 'Full range',
-  'viewer.presetsNeedHu': 'These images are display-ready grey levels, not Hounsfield units: drag to change the window.',
+  'viewer.presetsNeedHu':
+    'These images are display-ready grey levels, not Hounsfield units: drag to change the window.',
   'viewer.zoomIn': 'Zoom in',
   'viewer.zoomOut': 'Zoom out',
   'viewer.zoomFit': 'Fit',

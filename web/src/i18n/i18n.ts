@@ -12,7 +12,9 @@ const CATALOGUES: Record<Language, Record<MessageKey, string>> = { en, 'zh-CN': 
 const STORAGE_KEY = 'lilnet.language';
 const listeners: (() => void)[] = [];
 
-let current: Language = (localStorage.getItem(STORAGE_KEY) as Language | null) ?? (navigator.language.startsWith('zh') ? 'zh-CN' : 'en');
+let current: Language =
+  (localStorage.getItem(STORAGE_KEY) as Language | null) ??
+  (navigator.language.startsWith('zh') ? 'zh-CN' : 'en');
 if (!CATALOGUES[current]) current = 'en';
 
 export function language(): Language {

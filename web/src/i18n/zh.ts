@@ -114,8 +114,10 @@ export const zh: Record<MessageKey, string> = {
   'branch.malignant': '恶性',
   'branch.benign': '良性',
   // API 错误码的中文说明，显示在服务器的英文原文之前。
-  'errorCode.UPLOAD_INVALID': '文件无法接受：只支持 DICOM、NIfTI、PNG、JPEG 或其 zip 压缩包，文件名只能含字母、数字和 ._- 及空格，本次上传未保存任何文件',
-  'errorCode.UPLOAD_TOO_LARGE': '上传内容超过服务器限制，请分成几次上传（例如每个序列一次），本次上传未保存任何文件',
+  'errorCode.UPLOAD_INVALID':
+    '文件无法接受：只支持 DICOM、NIfTI、PNG、JPEG 或其 zip 压缩包，文件名只能含字母、数字和 ._- 及空格，本次上传未保存任何文件',
+  'errorCode.UPLOAD_TOO_LARGE':
+    '上传内容超过服务器限制，请分成几次上传（例如每个序列一次），本次上传未保存任何文件',
   'errorCode.CONFLICT': '该病例正有任务在运行，或当前状态不允许此操作，请等待任务结束后再试',
   'errorCode.NOT_FOUND': '未找到该病例或结果，可能已被删除',
   'errorCode.FORBIDDEN': '当前账号无此权限，请联系管理员',
