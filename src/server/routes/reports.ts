@@ -2,7 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LilnetError } from '../../errors.ts';
 import { getCase, latestResult } from '../case-store.ts';
 import { CASE_ID_PARAMS, type ServerContext } from '../context.ts';
@@ -13,6 +13,27 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 
 export function registerReportRoutes(app: FastifyInstance, context: ServerContext): void {
   const { db, audit, paths } = context;
+
+  type ReportRequest = FastifyRequest<{ Params: { caseId: string }; Querystring: { download?: boolean } }>;
+
+  /** Reads report.json or report.html of the newest result, records the read, and sets the download name. */
+  async function readLatestReport(request: ReportRequest, reply: FastifyReply, format: 'json' | 'html') {
+    const session = requireSession(request);
+    const { caseId } = request.params;
+    getCase(db, caseId);
+    const result = latestResult(db, caseId);
+    const body = await readFile(join(paths.result(caseId, result.jobId), `report.${format}`));
+    audit.record({
+      action: 'report-read',
+      user: session.user,
+      caseId,
+      detail: { resultId: result.id, format },
+    });
+    if (request.query.download) {
+      reply.header('Content-Disposition', `attachment; filename="lilnet-report-${caseId}.${format}"`);
+    }
+    return body;
+  }
 
   app.get<{ Params: { caseId: string }; Querystring: { download?: boolean } }>(
     '/api/cases/:caseId/report',
@@ -26,20 +47,7 @@ export function registerReportRoutes(app: FastifyInstance, context: ServerContex
       },
     },
     async (request, reply) => {
-      const session = requireSession(request);
-      const { caseId } = request.params;
-      getCase(db, caseId);
-      const result = latestResult(db, caseId);
-      const body = await readFile(join(paths.result(caseId, result.jobId), 'report.json'));
-      audit.record({
-        action: 'report-read',
-        user: session.user,
-        caseId,
-        detail: { resultId: result.id, format: 'json' },
-      });
-      if (request.query.download) {
-        reply.header('Content-Disposition', `attachment; filename="lilnet-report-${caseId}.json"`);
-      }
+      const body = await readLatestReport(request, reply, 'json');
       return reply.header('Content-Type', 'application/json; charset=utf-8').send(body);
     },
   );
@@ -55,20 +63,7 @@ export function registerReportRoutes(app: FastifyInstance, context: ServerContex
       },
     },
     async (request, reply) => {
-      const session = requireSession(request);
-      const { caseId } = request.params;
-      getCase(db, caseId);
-      const result = latestResult(db, caseId);
-      const body = await readFile(join(paths.result(caseId, result.jobId), 'report.html'));
-      audit.record({
-        action: 'report-read',
-        user: session.user,
-        caseId,
-        detail: { resultId: result.id, format: 'html' },
-      });
-      if (request.query.download) {
-        reply.header('Content-Disposition', `attachment; filename="lilnet-report-${caseId}.html"`);
-      }
+      const body = await readLatestReport(request, reply, 'html');
       return reply
         .header('Content-Type', 'text/html; charset=utf-8')
         .header('Content-Security-Policy', REPORT_CSP)
