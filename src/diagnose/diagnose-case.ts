@@ -66,7 +66,7 @@ export async function diagnoseCase(casePath: string, options: DiagnoseOptions): 
   await prepareReportFolder(options.outDir);
 
   startStage('read-case');
-  const ctCase = await readCase(casePath);
+  const ctCase = await readCase(casePath, { phaseMapping: options.phaseMapping });
   const warnings: ReportWarning[] = [];
   for (const message of ctCase.warnings) warnings.push({ code: 'case', message });
   for (const failed of ctCase.failedFiles) {

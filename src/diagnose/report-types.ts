@@ -221,6 +221,8 @@ export interface DiagnoseOptions {
   outDir: string;
   /** Phases to diagnose, e.g. ['AP', 'PVP']; by default AP and PVP, or every series when phases are unknown. */
   phases?: string[];
+  /** Phases set by the user, keyed by series id, SeriesDescription or folder name (as readCase takes them). */
+  phaseMapping?: Record<string, string>;
   /** Called at the start of each stage with the stage name and the overall fraction done, in [0, 1]. */
   onProgress?: (stage: string, fraction: number) => void;
 }

@@ -179,7 +179,7 @@ function assignPhases(
     .filter((phase) => phase !== 'unknown');
   if (known.length === 0) {
     warnings.push(
-      'no series has an identified phase: name phase folders NC (or CT), AP, PVP, DP, or pass a phase mapping',
+      'no series has an identified phase: name phase folders NC (or CT), AP, PVP, DP, or pass --phase KEY=PHASE',
     );
     return;
   }

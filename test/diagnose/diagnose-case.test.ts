@@ -113,6 +113,20 @@ test('requested phases limit the series', async () => {
   assert.deepEqual(report.case.phasesUsed, ['DP', 'NC']);
 });
 
+test('phase mapping names an unlabelled series', async () => {
+  const unlabelled = join(root, 'case-unlabelled');
+  mkdirSync(join(unlabelled, 'scan'), { recursive: true });
+  for (const file of readdirSync(join(caseDir, 'AP')))
+    copyFileSync(join(caseDir, 'AP', file), join(unlabelled, 'scan', file));
+  const report = await diagnoseCase(unlabelled, {
+    outDir: join(root, 'out-mapped'),
+    modelsDir,
+    phaseMapping: { scan: 'AP' },
+  });
+  assert.deepEqual(report.case.phasesUsed, ['AP']);
+  assert.equal(report.case.series[0].phaseSource, 'user');
+});
+
 test('missing requested phase is reported', async () => {
   const partial = join(root, 'case-ap-only');
   mkdirSync(join(partial, 'AP'), { recursive: true });

@@ -9,10 +9,12 @@ import { diagnoseCase } from '../../diagnose/diagnose-case.ts';
 import { DEMO_MODELS_WARNING } from '../../diagnose/report-html.ts';
 import type { Classification, DiagnosisReport } from '../../diagnose/report-types.ts';
 import { LilnetError } from '../../errors.ts';
+import { parsePhaseOptions } from './inspect.ts';
 
 interface DiagnoseCommandOptions {
   models?: string;
   phases?: string;
+  phase: string[];
   out?: string;
   json?: boolean;
 }
@@ -59,6 +61,12 @@ export function registerDiagnoseCommand(program: Command): void {
     )
     .option('--phases <list>', 'comma-separated phases to diagnose, e.g. AP,PVP (default AP and PVP)')
     .option(
+      '--phase <key=phase>',
+      'set a phase explicitly (NC, AP, PVP, DP) for a series id, SeriesDescription or folder name; repeatable',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
       '--out <dir>',
       'output folder for report.json, report.html and overlays/ (default ./lilnet-report-<case>)',
     )
@@ -75,6 +83,7 @@ export function registerDiagnoseCommand(program: Command): void {
         outDir,
         modelsDir: options.models,
         phases: options.phases ? [options.phases] : undefined,
+        phaseMapping: parsePhaseOptions(options.phase),
         onProgress: (stage, fraction) =>
           process.stderr.write(`lilnet diagnose: ${stage} (${Math.round(100 * fraction)}%)\n`),
       });
