@@ -5,7 +5,7 @@ import type { UnpairedComparisonReport } from './compare-unpaired.ts';
 import type { EvaluationReport, Interval, MetricReport } from './evaluate.ts';
 import type { McNemarReport } from './mcnemar.ts';
 import type { ReaderComparison } from './readers.ts';
-import { taskTitle } from './report-plots.ts';
+import { patientCount, taskTitle } from './report-plots.ts';
 import type { StrataReport } from './strata.ts';
 
 /** Formats a share as a percentage with one decimal, or `undefined` for null. */
@@ -154,7 +154,7 @@ export function formatEvaluation(
 ): string {
   const lines: string[] = [];
   lines.push(
-    `${basename(report.source)}: ${taskTitle(report)}, ${report.patients} patients (${report.format} input${report.aggregation ? `, ${report.aggregation}` : ''})`,
+    `${basename(report.source)}: ${taskTitle(report)}, ${patientCount(report.patients)} (${report.format} input${report.aggregation ? `, ${report.aggregation}` : ''})`,
   );
   const bootstrapText = report.bootstrap
     ? `; 95% CI: bootstrap, ${report.bootstrap.resamples} resamples, seed ${report.bootstrap.seed}`
@@ -274,7 +274,7 @@ export function formatComparison(report: ComparisonReport): string {
 export function formatUnpairedComparison(report: UnpairedComparisonReport): string {
   const lines = comparisonHead(
     report,
-    `unpaired: ${report.patients_a} patients in A, ${report.patients_b} in B`,
+    `unpaired: ${patientCount(report.patients_a)} in A, ${report.patients_b} in B`,
     'AUC differences as independent samples, DeLong variance of each AUC (difference A - B)',
   );
   const test = report.accuracy_test;

@@ -11,6 +11,11 @@ const TASK_TITLES: Record<string, string> = {
 };
 
 /** Returns a readable name of the task, such as `HCC / ICC / MET`. */
+/** Formats a patient count with the right plural, e.g. "1 patient", "149 patients". */
+export function patientCount(count: number): string {
+  return `${count} ${count === 1 ? 'patient' : 'patients'}`;
+}
+
 export function taskTitle(report: Pick<EvaluationReport, 'task' | 'classes'>): string {
   return TASK_TITLES[report.task] ?? report.classes.join(' / ');
 }
@@ -41,7 +46,7 @@ export async function writeEvaluationPlots(
       : undefined;
   const rocSvg = rocPlotSvg({
     title: `ROC curves, one class vs rest: ${title}`,
-    subtitle: `${file}, ${report.patients} patients, ${scoreText}`,
+    subtitle: `${file}, ${patientCount(report.patients)}, ${scoreText}`,
     classes: report.classes,
     curves: report.classes.map((name) => report.roc_curves[name]),
     aucPerClass: report.classes.map((name) => report.auc_per_class[name]),
@@ -51,7 +56,7 @@ export async function writeEvaluationPlots(
   });
   const confusionSvg = confusionMatrixSvg({
     title: `Confusion matrix: ${title}`,
-    subtitle: `${file}, ${report.patients} patients\naccuracy ${(100 * report.accuracy).toFixed(1)}%, ${predictionText}`,
+    subtitle: `${file}, ${patientCount(report.patients)}\naccuracy ${(100 * report.accuracy).toFixed(1)}%, ${predictionText}`,
     classes: report.classes,
     matrix: report.confusion_matrix,
   });
