@@ -20,7 +20,7 @@ import {
   type LabelSource,
   type PerClass,
 } from './evaluate.ts';
-import type { DelongReport, ModelSummary, PairedDifference } from './compare.ts';
+import { summariseModel, type DelongReport, type ModelSummary, type PairedDifference } from './compare.ts';
 import { quantileSorted } from './bootstrap.ts';
 import { computeMetrics, type MetricData } from './metrics.ts';
 import type { PredictionSet } from './predictions.ts';
@@ -204,12 +204,6 @@ export function compareUnpaired(
 
   const correct = (data: MetricData): number =>
     Array.from(data.labels).filter((label, i) => data.predictions[i] === label).length;
-  const summary = (set: PredictionSet, metrics: typeof metricsA): ModelSummary => ({
-    source: set.source,
-    accuracy: metrics.accuracy,
-    auc_macro: metrics.aucMacro,
-    auc_per_class: Object.fromEntries(classes.map((name, k) => [name, metrics.aucPerClass[k]])),
-  });
 
   const report: UnpairedComparisonReport = {
     design: 'unpaired',
@@ -219,8 +213,8 @@ export function compareUnpaired(
     patients_b: dataB.labels.length,
     auc_score: options.aucScore,
     label_source: options.labelSource,
-    a: summary(a, metricsA),
-    b: summary(b, metricsB),
+    a: summariseModel(a, metricsA, classes),
+    b: summariseModel(b, metricsB, classes),
     delong,
     delong_macro: delongMacro,
     accuracy_test: twoProportionTest(

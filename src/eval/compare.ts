@@ -29,6 +29,20 @@ export interface ModelSummary {
   auc_per_class: PerClass<number | null>;
 }
 
+/** Summarises one model's point estimates for a comparison report. */
+export function summariseModel(
+  set: PredictionSet,
+  metrics: Pick<ReturnType<typeof computeMetrics>, 'accuracy' | 'aucMacro' | 'aucPerClass'>,
+  classes: readonly string[],
+): ModelSummary {
+  return {
+    source: set.source,
+    accuracy: metrics.accuracy,
+    auc_macro: metrics.aucMacro,
+    auc_per_class: Object.fromEntries(classes.map((name, k) => [name, metrics.aucPerClass[k]])),
+  };
+}
+
 export interface DelongReport {
   auc_a: number;
   auc_b: number;
@@ -229,12 +243,6 @@ export function comparePredictions(
 
   const correctness = (data: typeof dataA): boolean[] =>
     Array.from(data.labels, (label, i) => data.predictions[i] === label);
-  const summary = (set: PredictionSet, metrics: typeof metricsA): ModelSummary => ({
-    source: set.source,
-    accuracy: metrics.accuracy,
-    auc_macro: metrics.aucMacro,
-    auc_per_class: Object.fromEntries(classes.map((name, k) => [name, metrics.aucPerClass[k]])),
-  });
 
   const report: ComparisonReport = {
     design: 'paired',
@@ -243,8 +251,8 @@ export function comparePredictions(
     patients: pairsA.length,
     auc_score: options.aucScore,
     label_source: options.labelSource,
-    a: summary(a, metricsA),
-    b: summary(b, metricsB),
+    a: summariseModel(a, metricsA, classes),
+    b: summariseModel(b, metricsB, classes),
     delong,
     delong_macro: delongMacro,
     mcnemar: mcnemarReport(mcnemarTest(correctness(dataA), correctness(dataB))),

@@ -3,6 +3,7 @@
  * patients, or with `--unpaired` the tests for independent samples.
  */
 import type { Command } from 'commander';
+import { withPredictionOptions } from './prediction-options.ts';
 import { compareUnpaired } from '../../eval/compare-unpaired.ts';
 import { comparePredictions } from '../../eval/compare.ts';
 import { formatComparison, formatUnpairedComparison } from '../../eval/format.ts';
@@ -37,31 +38,12 @@ async function runCompare(pathA: string, pathB: string, options: CompareCommandO
 }
 
 export function registerCompareCommand(program: Command): void {
-  program
+  const command = program
     .command('compare')
     .description("compare two models on the same patients: DeLong's test per class and McNemar's test")
     .argument('<a>', 'predictions CSV of model A')
-    .argument('<b>', 'predictions CSV of model B, same patients and labels')
-    .option(
-      '--task <task>',
-      'class labels: bm (benign/malignant), benign (FNH/HEM/CYST), malignant (HCC/ICC/MET)',
-    )
-    .option('--classes <names>', 'comma-separated class names in logit column order, for other tasks')
-    .option(
-      '--auc-score <score>',
-      'AUC score per class: logits (raw, as the LiLNet paper) or probabilities (softmax)',
-      'probabilities',
-    )
-    .option(
-      '--label-source <source>',
-      'predicted class: argmax of the scores, or the recorded pred_label column',
-      'argmax',
-    )
-    .option(
-      '--aggregate <method>',
-      'per-image input: mean-logits or mean-probabilities per patient',
-      'mean-logits',
-    )
+    .argument('<b>', 'predictions CSV of model B, same patients and labels');
+  withPredictionOptions(command)
     .option(
       '--bootstrap <count>',
       'paired bootstrap resamples for intervals of the differences (0: none)',

@@ -3,6 +3,7 @@
  * confidence intervals, strata, reader comparison, plots and data-quality warnings.
  */
 import type { Command } from 'commander';
+import { withPredictionOptions } from './prediction-options.ts';
 import { evaluatePredictions } from '../../eval/evaluate.ts';
 import { formatEvaluation } from '../../eval/format.ts';
 import { parseEvaluationOptions, type EvaluationCliOptions } from '../../eval/options.ts';
@@ -49,33 +50,14 @@ async function runEval(path: string, options: EvalCommandOptions): Promise<void>
 }
 
 export function registerEvalCommand(program: Command): void {
-  program
+  const command = program
     .command('eval')
     .description('patient-level metrics, confidence intervals and warnings for a predictions CSV')
     .argument(
       '<predictions>',
       'CSV per patient (patient, logit_0..., pred_label, label) or per image (patient, image, phase, logit_0..., label)',
-    )
-    .option(
-      '--task <task>',
-      'class labels: bm (benign/malignant), benign (FNH/HEM/CYST), malignant (HCC/ICC/MET)',
-    )
-    .option('--classes <names>', 'comma-separated class names in logit column order, for other tasks')
-    .option(
-      '--auc-score <score>',
-      'AUC score per class: logits (raw, as the LiLNet paper) or probabilities (softmax)',
-      'probabilities',
-    )
-    .option(
-      '--label-source <source>',
-      'predicted class: argmax of the scores, or the recorded pred_label column',
-      'argmax',
-    )
-    .option(
-      '--aggregate <method>',
-      'per-image input: mean-logits or mean-probabilities per patient',
-      'mean-logits',
-    )
+    );
+  withPredictionOptions(command)
     .option('--bootstrap <count>', 'patient-level bootstrap resamples for 95% intervals (0: none)', '0')
     .option('--seed <seed>', 'seed of the bootstrap resampling', '1')
     .option(
