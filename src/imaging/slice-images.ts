@@ -7,11 +7,11 @@
  * (`0.jpg, 1.jpg, ..., 10.jpg`). Otherwise it is natural order, which compares digit runs as numbers
  * (`s2.png` before `s10.png`).
  */
-import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import pngjs from 'pngjs';
 import sharp from 'sharp';
 import { LilnetError } from '../errors.ts';
+import { readInputFile } from '../read-input-file.ts';
 import { decodeBmp } from './bmp.ts';
 import type { Series } from './volume.ts';
 
@@ -114,16 +114,7 @@ async function readWithSharp(bytes: Buffer, file: string): Promise<SliceImage> {
 
 /** Decodes one slice image file (PNG, JPEG or BMP, chosen by content) to grey levels. */
 export async function decodeSliceImage(file: string): Promise<SliceImage> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE';
-    throw new LilnetError(code, `cannot read ${file}: ${(error as Error).message}`, {
-      file,
-      hint: 'check the path and its permissions',
-    });
-  }
+  const bytes = await readInputFile(file);
   if (bytes.length >= 8 && bytes.readUInt32BE(0) === 0x89504e47) return readPng(bytes, file);
   if (bytes.length >= 2 && bytes[0] === 0x42 && bytes[1] === 0x4d) {
     const bmp = decodeBmp(bytes, file);

@@ -3,9 +3,9 @@
  * files give one frame per slice position, with per-frame positions from the functional groups. A DICOM SEG
  * gives label frames whose values are segment numbers.
  */
-import { readFile } from 'node:fs/promises';
 import type { DataSet } from 'dicom-parser';
 import { LilnetError } from '../../errors.ts';
+import { readInputFile } from '../../read-input-file.ts';
 import type { VoxelUnit } from '../volume.ts';
 import {
   decimals,
@@ -328,16 +328,6 @@ function mergeLabelFrames(frames: DicomFrame[]): DicomFrame[] {
 
 /** Reads one DICOM file; throws LilnetError (DICOM_INVALID, DICOM_NOT_IMAGE, ...) naming the file. */
 export async function readDicomFile(file: string): Promise<DicomImage> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_UNREADABLE';
-    throw new LilnetError(code, `cannot read ${file}: ${(error as Error).message}`, {
-      file,
-      hint: 'check the path and its permissions',
-      cause: error,
-    });
-  }
+  const bytes = await readInputFile(file);
   return readDicomBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
 }
