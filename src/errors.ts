@@ -1,6 +1,6 @@
 /**
  * The catalogue of lilnet's coded errors. Every error a user can meet carries a stable code from this table,
- * a message that names the offending value, and a hint that says what to do next.
+ * a message that names the offending value, and a hint with the next step for the user.
  *
  * Add new codes here, grouped by area, with a one-line description of when they are raised.
  */
@@ -83,7 +83,7 @@ export const ERROR_CODES = {
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 export interface LilnetErrorOptions {
-  /** What the user should do to fix the problem. */
+  /** The step that fixes the problem, addressed to the user. */
   hint?: string;
   /** The file the error concerns, when there is one. */
   file?: string;
